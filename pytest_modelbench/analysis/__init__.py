@@ -1,0 +1,1 @@
+"""Analysis over outcomes: the leaderboard aggregates every report reads (pure, no pytest)."""

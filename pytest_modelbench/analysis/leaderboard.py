@@ -1,0 +1,132 @@
+"""The one leaderboard computation. Terminal, JSON artifact and CLI all read these aggregates."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..records import Outcome
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    rank: int
+    model: str
+    n: int  # scored replays (status complete)
+    solved: int
+    solve_rate: float | None
+    solve_rate_low: float | None
+    solve_rate_high: float | None
+    static: float | None
+    llm: float | None
+    cost_score: float | None
+    combined: float | None
+    total_cost_usd: float | None
+    cost_per_solved_usd: float | None
+    median_seconds: float | None
+    mean_turns: float | None
+    skipped: int
+    errors: int
+    coverage: dict[str, float]  # share of scored outcomes with each component present
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    intent: str
+    model: str
+    n: int
+    solved: int
+    solve_rate: float | None
+    combined: float | None
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
+    """Wilson score interval for a binomial proportion (95% by default); None when n == 0."""
+    if n == 0:
+        return None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.fmean(present), 6) if present else None
+
+
+def _component(outcome: Outcome, name: str) -> float | None:
+    for c in outcome.components:
+        if c.name == name:
+            return c.value
+    return None
+
+
+def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None) -> list[ModelRow]:
+    """Aggregate per model, ranked by combined score, then solve rate, then name (deterministic)."""
+    by_model: dict[str, list[Outcome]] = {m: [] for m in models or ()}
+    for o in outcomes:
+        by_model.setdefault(o.model, []).append(o)
+    rows = []
+    for model, items in by_model.items():
+        scored = [o for o in items if o.status == "complete"]
+        solved = sum(1 for o in scored if o.solved)
+        interval = wilson_interval(solved, len(scored))
+        costs = [o.cost_usd for o in scored]
+        total = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
+        names = sorted({c.name for o in scored for c in o.components})
+        coverage = {
+            name: round(sum(1 for o in scored if _component(o, name) is not None) / len(scored), 6)
+            for name in names
+        } if scored else {}
+        rows.append(dict(
+            model=model,
+            n=len(scored),
+            solved=solved,
+            solve_rate=round(solved / len(scored), 6) if scored else None,
+            solve_rate_low=round(interval[0], 6) if interval else None,
+            solve_rate_high=round(interval[1], 6) if interval else None,
+            static=_mean(o.static_score for o in scored),
+            llm=_mean(o.llm_score for o in scored),
+            cost_score=_mean(_component(o, "cost") for o in scored),
+            combined=_mean(o.combined_score for o in scored),
+            total_cost_usd=total,
+            cost_per_solved_usd=round(total / solved, 6) if total is not None and solved else None,
+            median_seconds=round(statistics.median(o.duration_seconds for o in scored), 3) if scored else None,
+            mean_turns=_mean(o.num_turns for o in scored),
+            skipped=sum(1 for o in items if o.status in ("skipped", "cancelled-over-budget")),
+            errors=sum(1 for o in items if o.status == "failed"),
+            coverage=coverage,
+        ))
+    rows.sort(key=lambda r: (-(r["combined"] if r["combined"] is not None else -1.0),
+                             -(r["solve_rate"] if r["solve_rate"] is not None else -1.0), r["model"]))
+    return [ModelRow(rank=i + 1, **r) for i, r in enumerate(rows)]
+
+
+def intent_rows(outcomes: Sequence[Outcome]) -> list[IntentRow]:
+    groups: dict[tuple[str, str], list[Outcome]] = {}
+    for o in outcomes:
+        if o.status == "complete":
+            groups.setdefault((o.intent, o.model), []).append(o)
+    rows = []
+    for (intent, model), items in sorted(groups.items()):
+        solved = sum(1 for o in items if o.solved)
+        rows.append(IntentRow(intent, model, len(items), solved, round(solved / len(items), 6),
+                              _mean(o.combined_score for o in items)))
+    return rows
+
+
+def invalid_sessions(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
+    """Sessions left out of the leaderboard, each once, with the reason."""
+    seen: dict[str, str] = {}
+    for o in outcomes:
+        if o.status == "skipped" and o.skip_reason.startswith("invalid session") and o.session_key not in seen:
+            seen[o.session_key] = o.skip_reason
+    return [{"session": k, "reason": v} for k, v in sorted(seen.items())]

@@ -1,0 +1,1 @@
+"""Scripts the harness runs inside a Runner. They use the standard library only."""

@@ -1,0 +1,97 @@
+"""The (session × model) items. Node ids read ``<source>/<session-id>[<model>]`` so -k, --lf and --co work.
+
+The replay happens in ``setup`` (a harness failure is an *error*); ``runtest`` only applies
+``--modelbench-min-score`` (a low score is a *failure*). Skips carry their reason (invalid session, budget, ...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from .records import Outcome, Session
+
+
+class ModelbenchHarnessError(Exception):
+    """The harness broke while replaying (not the candidate failing)."""
+
+
+class ModelbenchItem(pytest.Item):
+    def __init__(self, *, record: Session, model: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.record = record
+        self.model = model
+        self.outcome: Outcome | None = None
+
+    def setup(self) -> None:
+        from .session import BenchmarkSession
+
+        bench = self.config.pluginmanager.get_plugin("modelbench-session")
+        assert isinstance(bench, BenchmarkSession)
+        started = time.monotonic()
+        try:
+            self.outcome = bench.run_item(self.record, self.model)
+        except pytest.UsageError:
+            raise
+        except Exception as exc:
+            self.outcome = Outcome(
+                session_id=self.record.id, source=self.record.source, model=self.model, intent=self.record.intent,
+                status="failed", solved=None, static_score=None, llm_score=None, combined_score=None, cost_usd=None,
+                duration_seconds=round(time.monotonic() - started, 3), num_turns=0,
+                evidence={"error": f"{type(exc).__name__}: {exc}"},
+            )
+            raise ModelbenchHarnessError(f"{self.nodeid}: harness error: {type(exc).__name__}: {exc}") from exc
+        self._record_properties(self.outcome)
+        if self.outcome.status in ("skipped", "cancelled-over-budget"):
+            pytest.skip(self.outcome.skip_reason or self.outcome.status)
+
+    def _record_properties(self, outcome: Outcome) -> None:
+        props = {
+            "modelbench_status": outcome.status,
+            "modelbench_solved": outcome.solved,
+            "modelbench_combined": outcome.combined_score,
+            "modelbench_static": outcome.static_score,
+            "modelbench_llm": outcome.llm_score,
+            "modelbench_cost_usd": outcome.cost_usd,
+            "modelbench_seconds": outcome.duration_seconds,
+        }
+        for c in outcome.components:
+            props[f"modelbench_{c.name}"] = c.value if c.present else f"missing: {c.reason}"
+        self.user_properties.extend(props.items())
+
+    def runtest(self) -> None:
+        bench = self.config.pluginmanager.get_plugin("modelbench-session")
+        minimum = bench.settings.min_score
+        outcome = self.outcome
+        if minimum is not None and outcome is not None:
+            score = outcome.combined_score
+            if score is None or score < minimum:
+                raise ModelbenchScoreTooLow(f"combined score {score} is below --modelbench-min-score {minimum}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ModelbenchScoreTooLow | ModelbenchHarnessError):
+            cause = excinfo.value.__cause__
+            text = str(excinfo.value)
+            if cause is not None and not isinstance(cause, AssertionError):
+                return text + "\n" + str(super().repr_failure(excinfo.__class__.from_exception(cause)))
+            return text
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.nodeid
+
+
+class ModelbenchScoreTooLow(Exception):
+    """The replay ran but scored below ``--modelbench-min-score``."""
+
+
+def make_items(session: pytest.Session, records: Sequence[Session], models: Sequence[str]) -> list[ModelbenchItem]:
+    items = []
+    for record in records:
+        for model in models:
+            nodeid = f"{record.key}[{model}]"
+            items.append(ModelbenchItem.from_parent(session, name=nodeid, nodeid=nodeid, record=record, model=model))
+    return items

@@ -1,0 +1,145 @@
+"""Replays: one candidate working on one session in a fresh workspace, then the check.
+
+``prepare_session`` builds the pristine start, runs the check on it ("before") and validates the gold change (the
+harness validation every run keeps). It runs once per session per run, whichever xdist worker gets there first;
+the others wait on a file lock and read the stored result.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..records import Session, TestCounts
+from .check import Checker
+from .workspace import apply_gold, copy_workspace, touched_files, write_fileset
+
+INVALID_GOLD = "invalid session: gold does not pass its check"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every replay of a session shares."""
+
+    pristine: Path
+    gold_workspace: Path
+    before: TestCounts
+    gold: TestCounts
+    gold_seconds: float
+    gold_touched: dict[str, list[str]]
+    problem: str = ""  # why the session cannot be replayed, if it cannot
+
+    @property
+    def valid(self) -> bool:
+        return not self.problem and self.gold.all_passed
+
+    @property
+    def invalid_reason(self) -> str:
+        if self.problem:
+            return f"invalid session: {self.problem}"
+        return f"{INVALID_GOLD} ({self.gold.detail or _counts_text(self.gold)})"
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a candidate did: the workspace is left edited in place; cost is None when the price is unknown."""
+
+    turns: int = 0
+    cost_usd: float | None = 0.0
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _counts_text(c: TestCounts) -> str:
+    return f"{c.passed}/{c.total} passed"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class SessionCache:
+    """Per-run folder shared by all workers on this machine: pristine starts, gold workspaces, validations."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def prepare(self, session: Session, checker: Checker) -> Prepared:
+        folder = self.root / f"{_slug(session.key)}-{session.content_hash()}"
+        record = folder / "prepared.json"
+        with _locked(folder.with_suffix(".lock")):
+            if record.exists():
+                return _load_prepared(record)
+            prepared = _prepare(session, checker, folder)
+            tmp = record.with_suffix(".tmp")
+            tmp.write_text(json.dumps(_dump_prepared(prepared)))
+            os.replace(tmp, record)
+            return prepared
+
+
+def _prepare(session: Session, checker: Checker, folder: Path) -> Prepared:
+    from .workspace import WorkspaceError
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    pristine = folder / "pristine"
+    write_fileset(session.workspace, pristine)
+    gold_ws = copy_workspace(pristine, folder / "gold")
+    empty = TestCounts(0, 0, 0, 0, None, result_file_found=False)
+    try:
+        apply_gold(session.gold, gold_ws)
+    except (WorkspaceError, OSError) as exc:
+        return Prepared(pristine, gold_ws, empty, empty, 0.0, {}, problem=str(exc))
+    touched = touched_files(pristine, gold_ws)
+    before = _check_copy(checker, session, pristine, pristine)
+    start = time.monotonic()
+    gold = _check_copy(checker, session, gold_ws, pristine)
+    return Prepared(pristine, gold_ws, before, gold, time.monotonic() - start, touched)
+
+
+def _check_copy(checker: Checker, session: Session, state: Path, pristine: Path) -> TestCounts:
+    """Check ``state`` without changing it: pytest checks run in a throw-away copy."""
+    if session.check.kind == "function":
+        return checker.run(session, state, pristine).counts  # reads the solution file, writes nothing
+    with tempfile.TemporaryDirectory(prefix="modelbench-check-", dir=checker.scratch) as tmp:
+        return checker.run(session, copy_workspace(state, Path(tmp) / "ws"), pristine).counts
+
+
+def _dump_prepared(p: Prepared) -> dict[str, Any]:
+    return {
+        "pristine": str(p.pristine), "gold_workspace": str(p.gold_workspace), "before": p.before.to_dict(),
+        "gold": p.gold.to_dict(), "gold_seconds": p.gold_seconds, "gold_touched": p.gold_touched,
+        "problem": p.problem,
+    }
+
+
+def _counts(d: dict[str, Any]) -> TestCounts:
+    d = dict(d)
+    d.pop("total", None)
+    return TestCounts(**d)
+
+
+def _load_prepared(path: Path) -> Prepared:
+    d = json.loads(path.read_text())
+    return Prepared(Path(d["pristine"]), Path(d["gold_workspace"]), _counts(d["before"]), _counts(d["gold"]),
+                    d["gold_seconds"], d["gold_touched"], d["problem"])

@@ -1,0 +1,174 @@
+"""Run a session's check in a Runner and read the verdict from a harness-owned result file.
+
+Never from stdout: a model can print "5 passed". pytest checks write JUnit XML to a folder outside the workspace;
+function checks use the harness's own runner script. The exit code must agree as well.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..records import Session, TestCounts
+from ..runners import Mount, Runner, RunRequest, RunResult, kill_group
+from .workspace import prepare_check
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    counts: TestCounts
+    run: RunResult | None
+
+
+def run_check(
+    session: Session, workspace: Path, pristine: Path, runner: Runner, scratch: Path | None = None
+) -> CheckRun:
+    """Prepare ``workspace`` for a pytest check (pristine tests and config, hidden files) and run it."""
+    files = prepare_check(session, workspace, pristine)
+    with tempfile.TemporaryDirectory(prefix="modelbench-result-", dir=scratch) as tmp:
+        return _pytest_check(session, workspace, files, Path(tmp), runner)
+
+
+def _pytest_check(session: Session, workspace: Path, files: list[str], result_dir: Path, runner: Runner) -> CheckRun:
+    if not files:
+        counts = TestCounts(0, 0, 0, 0, None, result_file_found=False, detail="the check has no test files")
+        return CheckRun(counts, None)
+    junit = result_dir / "junit.xml"
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2",
+            f"--junitxml={junit}"]
+    for plugin in session.check.plugins:
+        argv += ["-p", plugin]
+    argv += files
+    run = runner.run(RunRequest(tuple(argv), workspace, session.check.timeout, mounts=(Mount(result_dir, True),)))
+    return CheckRun(read_junit(junit, run), run)
+
+
+def read_junit(path: Path, run: RunResult) -> TestCounts:
+    """Count testcases in the JUnit XML; a missing or broken file means the run did not finish honestly."""
+    if run.timed_out:
+        return TestCounts(0, 0, 0, 0, None, timed_out=True, result_file_found=path.exists(),
+                          detail="killed at the check timeout")
+    if not path.exists():
+        return TestCounts(0, 0, 0, 0, run.exit_code, result_file_found=False,
+                          detail=f"no result file (exit code {run.exit_code}): the check did not finish")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        return TestCounts(0, 0, 0, 0, run.exit_code, result_file_found=False, detail=f"unreadable result file: {exc}")
+    passed = failed = errors = skipped = 0
+    for case in root.iter("testcase"):
+        tags = {child.tag for child in case}
+        if "error" in tags:
+            errors += 1
+        elif "failure" in tags:
+            failed += 1
+        elif "skipped" in tags:
+            skipped += 1
+        else:
+            passed += 1
+    # Collection errors appear as testsuite-level errors without a testcase of their own in some versions.
+    suite_errors = sum(int(s.get("errors", 0) or 0) for s in root.iter("testsuite"))
+    errors = max(errors, suite_errors)
+    return TestCounts(passed, failed, errors, skipped, run.exit_code)
+
+
+class FunctionChecker:
+    """Judges function-completion solutions through one long-lived harness process per pytest process.
+
+    Starting a sandbox costs ~20-35 ms, more than most HumanEval checks, so the harness server
+    (``harness/fn_server.py``) starts once inside the Runner and forks a child per job. If it dies or hangs it is
+    killed and started again for the next job.
+    """
+
+    def __init__(self, runner: Runner, scratch: Path | None = None) -> None:
+        self.runner = runner
+        self.scratch = scratch
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: Path | None = None
+        self._next_id = 0
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self.close()
+        self._dir = Path(tempfile.mkdtemp(prefix="modelbench-fn-", dir=self.scratch))
+        harness, scratch = self._dir / "harness", self._dir / "scratch"
+        harness.mkdir()
+        scratch.mkdir()
+        script = Path(str(resources.files("pytest_modelbench.harness").joinpath("fn_server.py")))
+        shutil.copyfile(script, harness / "fn_server.py")
+        argv = [sys.executable, "-I", "-S", str(harness / "fn_server.py")]
+        if self.runner.name == "bwrap":
+            argv.append("--clean-tmp")
+        self._proc = self.runner.start(RunRequest(tuple(argv), scratch, 0, mounts=(Mount(harness, False),)))
+        return self._proc
+
+    def check(self, session: Session, solution: str | None) -> TestCounts:
+        if solution is None:
+            return TestCounts(0, 1, 0, 0, None, detail=f"{session.check.solution_file} is missing")
+        proc = self._ensure()
+        assert proc.stdin is not None and proc.stdout is not None
+        self._next_id += 1
+        job = {"id": self._next_id, "solution": solution, "test": session.check.test_code,
+               "entry_point": session.check.entry_point, "timeout": session.check.timeout}
+        try:
+            proc.stdin.write((json.dumps(job) + "\n").encode())
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], session.check.timeout + 10)
+            line = proc.stdout.readline() if ready else b""
+        except (BrokenPipeError, OSError):
+            line = b""
+        if not line:
+            detail = "the judge process stopped answering" if proc.poll() is None else "the judge process died"
+            self.close()
+            return TestCounts(0, 0, 0, 0, None, timed_out=True, result_file_found=False, detail=detail)
+        try:
+            data = json.loads(line)
+            if data.get("id") != job["id"]:
+                raise ValueError(f"reply for job {data.get('id')}, expected {job['id']}")
+        except ValueError as exc:
+            self.close()
+            return TestCounts(0, 0, 0, 0, None, result_file_found=False, detail=f"unreadable judge reply: {exc}")
+        return TestCounts(int(data["passed"]), int(data["failed"]), 0, 0, data.get("exit_code"),
+                          timed_out=bool(data.get("timed_out")), detail=str(data.get("detail", ""))[:500])
+
+    def close(self) -> None:
+        if self._proc is not None:
+            kill_group(self._proc.pid)
+            for stream in (self._proc.stdin, self._proc.stdout):
+                if stream is not None:
+                    stream.close()
+            self._proc.wait()
+            self._proc = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+class Checker:
+    """Runs a session's check with one Runner; owns the function judge of this process."""
+
+    def __init__(self, runner: Runner, scratch: Path) -> None:
+        self.runner = runner
+        self.scratch = scratch
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.functions = FunctionChecker(runner, scratch)
+
+    def run(self, session: Session, workspace: Path, pristine: Path) -> CheckRun:
+        if session.check.kind == "function":
+            # Only the solution file is read: nothing in the workspace can change how it is judged.
+            solution = workspace / session.check.solution_file
+            text = solution.read_text(encoding="utf-8", errors="replace") if solution.is_file() else None
+            return CheckRun(self.functions.check(session, text), None)
+        return run_check(session, workspace, pristine, self.runner, self.scratch)
+
+    def close(self) -> None:
+        self.functions.close()

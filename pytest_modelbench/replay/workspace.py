@@ -1,0 +1,141 @@
+"""Workspaces: materialise a session's starting files, apply the gold change, and prepare the check.
+
+The check's test files and test configuration are restored from the pristine start before every check, and the
+hidden check files are written last, so nothing a candidate writes can change how it is judged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..records import FileSet, GoldSpec, Session
+
+# Files that change how pytest or the interpreter behaves: restored from the start, or removed when new.
+PROTECTED_NAMES = frozenset(
+    {"conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
+     "sitecustomize.py", "usercustomize.py"}
+)
+IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".git", ".mypy_cache", ".ruff_cache"})
+
+
+class WorkspaceError(RuntimeError):
+    """The session's own data cannot be turned into a workspace (for example a gold patch that does not apply)."""
+
+
+def write_fileset(fs: FileSet, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    if fs.directory is not None:
+        shutil.copytree(fs.directory, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*IGNORED_DIRS))
+    for rel, text in fs.files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def copy_workspace(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED_DIRS))
+    return dest
+
+
+def apply_gold(gold: GoldSpec, workspace: Path) -> None:
+    """Apply the session's recorded change: files over the start, then deletions, then the patch."""
+    write_fileset(gold.files, workspace)
+    for rel in gold.delete:
+        target = workspace / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    if gold.patch:
+        # Ceiling: never let git discover a repository above the workspace and patch that instead.
+        env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(workspace.parent)}
+        res = subprocess.run(
+            ["git", "apply", "--whitespace=nowarn", "-"],
+            cwd=workspace,
+            input=gold.patch.encode(),
+            capture_output=True,
+            env=env,
+        )
+        if res.returncode != 0:
+            raise WorkspaceError(f"gold patch does not apply: {res.stderr.decode(errors='replace').strip()}")
+
+
+def walk_files(root: Path) -> dict[str, Path]:
+    """Relative POSIX path -> absolute path of every regular file, skipping caches."""
+    found: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        for name in filenames:
+            p = Path(dirpath, name)
+            if p.is_file() and not p.is_symlink():
+                found[p.relative_to(root).as_posix()] = p
+    return found
+
+
+def _under(rel: str, paths: tuple[str, ...]) -> bool:
+    if any(p.strip("./") == "" for p in paths):
+        return True
+    return any(rel == p.rstrip("/") or rel.startswith(p.rstrip("/") + "/") for p in paths)
+
+
+def _is_protected(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name in PROTECTED_NAMES or name.endswith(".pth")
+
+
+def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str]:
+    """Restore test files and config from ``pristine``, write the hidden check files, return the test files to run.
+
+    The returned list is what a pytest check collects: test files of the start under the check paths plus the
+    check's own test files. Tests a candidate adds do not count.
+    """
+    start = walk_files(pristine)
+    current = walk_files(workspace)
+    check_paths = session.check.paths
+    for rel, path in current.items():
+        if _is_protected(rel) and rel not in start:
+            path.unlink()
+    for rel, src in start.items():
+        if _is_protected(rel) or _under(rel, check_paths):
+            dest = workspace / rel
+            if dest.is_symlink() or dest.is_dir():
+                _remove(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+    write_fileset(session.check.files, workspace)
+    check_files = walk_files_of(session.check.files)
+    candidates = set(check_files) | {rel for rel in start if _under(rel, check_paths)}
+    return sorted(rel for rel in candidates if _is_test_file(rel) and _under(rel, check_paths))
+
+
+def walk_files_of(fs: FileSet) -> set[str]:
+    names = {rel for rel, _ in fs.files}
+    if fs.directory is not None:
+        names |= set(walk_files(fs.directory))
+    return names
+
+
+def _is_test_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    else:
+        p.unlink()
+
+
+def touched_files(before: Path, after: Path) -> dict[str, list[str]]:
+    """Files added, modified and deleted between two workspace trees (evidence and, later, static scoring)."""
+    a, b = walk_files(before), walk_files(after)
+    modified = [rel for rel in sorted(set(a) & set(b)) if a[rel].read_bytes() != b[rel].read_bytes()]
+    return {
+        "added": sorted(set(b) - set(a)),
+        "modified": modified,
+        "deleted": sorted(set(a) - set(b)),
+    }

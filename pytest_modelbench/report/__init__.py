@@ -1,0 +1,1 @@
+"""Renderers over the shared aggregates: terminal (and later HTML and markdown)."""

@@ -1,0 +1,74 @@
+"""The terminal leaderboard printed after pytest's summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..analysis.leaderboard import IntentRow, ModelRow, intent_rows, invalid_sessions, model_rows
+
+if TYPE_CHECKING:
+    from ..session import BenchmarkSession
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def leaderboard_table(rows: list[ModelRow]) -> tuple[list[str], list[list[Any]]]:
+    headers = ["rank", "model", "n", "solved", "solve rate [95% CI]", "static", "llm", "cost", "combined",
+               "total $", "$/solved", "median s", "turns", "skipped", "errors"]
+    body = []
+    for r in rows:
+        rate = "—" if r.solve_rate is None else f"{r.solve_rate:.2f} [{r.solve_rate_low:.2f}, {r.solve_rate_high:.2f}]"
+        body.append([r.rank, r.model, r.n, r.solved, rate, _f(r.static), _f(r.llm), _f(r.cost_score),
+                     _f(r.combined), _usd(r.total_cost_usd), "—" if r.cost_per_solved_usd is None
+                     else _usd(r.cost_per_solved_usd), _f(r.median_seconds), _f(r.mean_turns, 1), r.skipped,
+                     r.errors])
+    return headers, body
+
+
+def intent_table(rows: list[IntentRow]) -> tuple[list[str], list[list[Any]]]:
+    headers = ["intent", "model", "n", "solved", "solve rate", "combined"]
+    return headers, [[r.intent, r.model, r.n, r.solved, _f(r.solve_rate), _f(r.combined)] for r in rows]
+
+
+def render_summary(tr: Any, bench: BenchmarkSession) -> None:
+    from tabulate import tabulate
+
+    from ..session import CAVEAT, HOW_TO_ADD_MODELS
+
+    outcomes = bench.outcomes
+    tr.write_sep("=", f"modelbench leaderboard — run {bench.run_id}")
+    headers, body = leaderboard_table(model_rows(outcomes, bench.settings.models))
+    tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
+    intents = intent_rows(outcomes)
+    if intents:
+        tr.write_line("")
+        tr.write_line("per intent:")
+        headers, body = intent_table(intents)
+        tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
+    invalid = invalid_sessions(outcomes)
+    if invalid:
+        tr.write_line("")
+        tr.write_line(f"left out of the leaderboard ({len(invalid)} invalid session(s)):")
+        for entry in invalid:
+            tr.write_line(f"  {entry['session']}: {entry['reason']}")
+    tr.write_line("")
+    rubric = bench.rubric
+    tr.write_line(f"rubric: {rubric.name} v{rubric.version}; runner: {bench.runner.name}; "
+                  f"sessions: {len(bench.plan.sessions)}; models: {len(bench.settings.models)}")
+    missing = sorted({c.name for o in outcomes for c in o.components if not c.present})
+    if missing:
+        tr.write_line(f"components missing (recorded with their reason, never imputed): {', '.join(missing)}")
+    if bench.runner_warning:
+        tr.write_line(f"warning: {bench.runner_warning}", yellow=True)
+    if not bench.settings.models_configured:
+        tr.write_line(HOW_TO_ADD_MODELS)
+    tr.write_line(f"store: {bench.settings.store}")
+    if bench.artifact_path is not None:
+        tr.write_line(f"artifact: {bench.artifact_path}")
+    tr.write_line(CAVEAT)

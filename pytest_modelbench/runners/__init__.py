@@ -1,0 +1,209 @@
+"""Runners execute commands in a workspace with an isolation level; model-written code runs nowhere else.
+
+``bwrap``: bubblewrap sandbox. ``local``: a subprocess with rlimits (no namespaces). Both scrub the environment to
+an allow-list, put HOME inside the workspace, and kill the whole process group at the wall timeout.
+Pure package: no pytest imports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+# Limits applied to every sandboxed command (per process; the wall timeout covers the rest).
+CPU_SECONDS = 300
+ADDRESS_SPACE_BYTES = 4 * 1024**3
+FILE_SIZE_BYTES = 256 * 1024**2
+MAX_PROCESSES = 256
+OUTPUT_TAIL = 4000
+
+
+class RunnerError(RuntimeError):
+    """The runner itself could not run (not the command failing)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int | None
+    timed_out: bool
+    duration_seconds: float
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+
+@dataclass(frozen=True)
+class Mount:
+    """An extra folder made visible to the command at the same path (``writable`` only for harness result dirs)."""
+
+    path: Path
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    argv: tuple[str, ...]
+    workspace: Path
+    timeout: float
+    mounts: tuple[Mount, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    """Executes commands in a workspace. ``name`` is recorded in evidence (``bwrap`` or ``local``)."""
+
+    name: str
+
+    def run(self, request: RunRequest) -> RunResult:
+        """Run to completion (or the wall timeout, which kills the whole process group)."""
+        ...
+
+    def start(self, request: RunRequest) -> subprocess.Popen[bytes]:
+        """Start a long-lived process with stdin/stdout pipes (``request.timeout`` is the caller's business)."""
+        ...
+
+
+def interpreter_dirs() -> list[Path]:
+    """The folders the sandboxed interpreter needs: prefix, base prefix and their real locations."""
+    dirs: list[Path] = []
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))):
+        for cand in (Path(p), Path(os.path.realpath(p))):
+            if cand not in dirs and cand.exists():
+                dirs.append(cand)
+    return dirs
+
+
+def sandbox_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allow-listed environment: nothing from the caller's environment leaks in (API keys stay put)."""
+    bindir = os.path.dirname(sys.executable)
+    env = {
+        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "USER": "modelbench",
+        "LOGNAME": "modelbench",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "NO_COLOR": "1",
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
+def set_limits() -> None:  # runs in the child between fork and exec
+    import resource
+
+    for res, value in (
+        (resource.RLIMIT_CPU, CPU_SECONDS),
+        (resource.RLIMIT_AS, ADDRESS_SPACE_BYTES),
+        (resource.RLIMIT_FSIZE, FILE_SIZE_BYTES),
+        (resource.RLIMIT_NPROC, MAX_PROCESSES),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        try:
+            soft, hard = resource.getrlimit(res)
+            limit = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(res, (limit, limit))
+        except (ValueError, OSError):
+            pass
+
+
+def start_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session with limits, talking over pipes; kill it with :func:`kill_group`."""
+    try:
+        return subprocess.Popen(
+            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=set_limits,
+        )
+    except OSError as exc:
+        raise RunnerError(f"cannot start {argv[0]}: {exc}") from exc
+
+
+def run_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> RunResult:
+    """Start ``argv`` in its own session (process group) with limits; kill the whole group at the timeout."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=set_limits,
+        )
+    except OSError as exc:
+        raise RunnerError(f"cannot start {argv[0]}: {exc}") from exc
+    timed_out = False
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_group(proc.pid)
+        out, err = proc.communicate()
+    finally:
+        # A well-behaved command may still leave children behind in its group.
+        kill_group(proc.pid)
+    return RunResult(
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        duration_seconds=time.monotonic() - start,
+        stdout_tail=out.decode("utf-8", "replace")[-OUTPUT_TAIL:],
+        stderr_tail=err.decode("utf-8", "replace")[-OUTPUT_TAIL:],
+    )
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+RUNNER_KINDS = ("auto", "bwrap", "local")
+
+
+def scratch_base() -> str | None:
+    """Where run folders and workspaces go: ``$MODELBENCH_TMPDIR``, else /dev/shm when writable, else the default.
+
+    Workspaces are small and short-lived; on a disk-backed /tmp, creating them costs ~30x more than in RAM.
+    """
+    chosen = os.environ.get("MODELBENCH_TMPDIR")
+    if chosen:
+        return chosen
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+        return "/dev/shm"
+    return None
+
+
+def make_runner(kind: str) -> tuple[Runner, str | None]:
+    """Return ``(runner, warning)``: ``auto`` falls back to ``local`` with one warning when bwrap does not work."""
+    from .bwrap import BwrapRunner, bwrap_problem
+    from .local import LocalRunner
+
+    if kind == "local":
+        return LocalRunner(), None
+    problem = bwrap_problem()
+    if kind == "bwrap":
+        if problem:
+            raise RunnerError(f"--runner bwrap: bubblewrap does not work here: {problem}")
+        return BwrapRunner(), None
+    if problem:
+        return LocalRunner(), (
+            f"bubblewrap is not usable here ({problem}); falling back to the local runner "
+            "(rlimits and a scrubbed environment, but no filesystem or network isolation)"
+        )
+    return BwrapRunner(), None

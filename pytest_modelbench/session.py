@@ -1,0 +1,320 @@
+"""The object ``pytest_configure`` registers when ``--modelbench`` is on: all run state lives here.
+
+Roles: under pytest-xdist the controller owns the store, the artifact and the terminal report, and the workers run
+items and send each outcome back on its test report. Without xdist one process does both.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import builtin
+from .options import Settings, resolve
+from .records import REFERENCE_MODELS, ComponentScore, Outcome, Session
+from .replay import INVALID_GOLD, ReplayResult, SessionCache
+from .replay.check import Checker
+from .replay.workspace import WorkspaceError, copy_workspace, touched_files
+from .runners import Runner, RunnerError, scratch_base
+from .scoring.combine import combine
+from .scoring.context import ScoreContext
+from .scoring.rubric import Rubric, RubricError, resolve_rubric
+from .sources import SourceError
+
+OUTCOME_ATTR = "modelbench_outcome"
+CAVEAT = (
+    "Caveat: a replay is not the original session. Candidates get the same prompts and starting files, not the same "
+    "hidden context, tools or human. Results are evidence about replays."
+)
+HOW_TO_ADD_MODELS = (
+    "modelbench: running the reference candidates replay/gold and replay/noop only; add real models with "
+    "--models (or ini modelbench_models)."
+)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"bench_{secrets.token_hex(4)}_{now:%Y%m%d_%H%M%S}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The sampled sessions of every source, in run order."""
+
+    sessions: tuple[Session, ...]
+    strata: dict[str, dict[str, int]]  # source -> stratum label -> count
+
+
+class BenchmarkSession:
+    """Run state for one ``pytest --modelbench`` invocation (one per process)."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, rubric: Rubric, plan: Plan) -> None:
+        self.config = config
+        self.settings = settings
+        self.rubric = rubric
+        self.plan = plan
+        self.sessions_by_key = {s.key: s for s in plan.sessions}
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        if workerinput is not None:
+            self.run_id: str = workerinput["modelbench_run_id"]
+            self.run_dir = Path(workerinput["modelbench_run_dir"])
+        else:
+            self.run_id = new_run_id()
+            self.run_dir = Path(tempfile.mkdtemp(prefix=f"modelbench-{self.run_id}-", dir=scratch_base()))
+        self.cache = SessionCache(self.run_dir / "sessions")
+        self._runner: Runner | None = None
+        self._checker: Checker | None = None
+        self.runner_warning: str | None = None
+        self.outcomes: list[Outcome] = []
+        self.started = time.time()
+        self.store = None
+        self.artifact_path: Path | None = None
+        self.finished = False
+
+    # -- construction -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> BenchmarkSession:
+        settings = resolve(config)
+        config.pluginmanager.register(builtin, "modelbench-builtin")
+        try:
+            rubric = resolve_rubric(settings.rubric, config.rootpath)
+        except RubricError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        _check_models(config, settings)
+        plan = build_plan(config, settings)
+        bench = cls(config, settings, rubric, plan)
+        if not bench.is_worker:
+            bench.start_run()
+        return bench
+
+    def start_run(self) -> None:
+        from .store.sqlite import Store
+
+        # Decide the runner here too, so a fallback warning is shown once even when only workers run items.
+        _ = self.runner
+        self.store = Store(self.settings.store)
+        self.store.create_run(
+            self.run_id, self.settings.name, self.rubric.version, self.settings.models,
+            [s.key for s in self.plan.sessions], self.run_config(),
+        )
+
+    def run_config(self) -> dict[str, Any]:
+        from .store.artifact import environment_info
+
+        s = self.settings
+        return {
+            "models": list(s.models),
+            "sessions": list(s.sessions),
+            "sample_size": s.sample_size,
+            "sample_seed": s.sample_seed,
+            "intents": list(s.intents),
+            "runner": s.runner,
+            "runner_used": self._runner.name if self._runner else None,
+            "rubric": self.rubric.to_dict(),
+            "strata": self.plan.strata,
+            **environment_info(self.config.rootpath),
+        }
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            try:
+                made = self.config.hook.pytest_modelbench_make_runner(config=self.config, kind=self.settings.runner)
+            except RunnerError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            self._runner, self.runner_warning = made
+        return self._runner
+
+    @property
+    def checker(self) -> Checker:
+        if self._checker is None:
+            self._checker = Checker(self.runner, self.run_dir / "scratch")
+        return self._checker
+
+    # -- hooks: collection --------------------------------------------------------------------------------------
+
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        # The project's own tests are not collected unless asked for (and never imported).
+        return None if self.settings.with_tests else True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        from .items import make_items
+
+        ours = make_items(session, self.plan.sessions, self.settings.models)
+        if self.settings.with_tests:
+            items.extend(ours)
+        else:
+            items[:] = ours
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: hand the run id and the shared run folder to each worker."""
+        node.workerinput["modelbench_run_id"] = self.run_id
+        node.workerinput["modelbench_run_dir"] = str(self.run_dir)
+
+    # -- running one item ---------------------------------------------------------------------------------------
+
+    def run_item(self, session: Session, model: str) -> Outcome:
+        """Replay ``model`` on ``session``, run the check, score it. Raises only when the harness itself breaks."""
+        start = time.monotonic()
+        prepared = self.cache.prepare(session, self.checker)
+        base = dict(session_id=session.id, source=session.source, model=model, intent=session.intent)
+        if not prepared.valid:
+            return Outcome(**base, status="skipped", solved=None, static_score=None, llm_score=None,
+                           combined_score=None, cost_usd=None, duration_seconds=round(time.monotonic() - start, 3),
+                           num_turns=0, skip_reason=prepared.invalid_reason,
+                           evidence={"gold": prepared.gold.to_dict(), "before": prepared.before.to_dict()})
+        with tempfile.TemporaryDirectory(prefix="modelbench-replay-", dir=self.checker.scratch) as tmp:
+            if model == "replay/gold":
+                # The gold replay is exactly the harness validation just run: same workspace, same check.
+                replay = ReplayResult(0, 0.0, {"mode": "reference", "applied": "gold"})
+                after, touched, workspace = prepared.gold, prepared.gold_touched, prepared.gold_workspace
+                seconds = prepared.gold_seconds
+            else:
+                workspace = copy_workspace(prepared.pristine, Path(tmp) / "ws")
+                replay = self.config.hook.pytest_modelbench_replay(
+                    config=self.config, session=session, model=model, workspace=workspace)
+                if replay is None:
+                    raise RuntimeError(f"no pytest_modelbench_replay implementation handles model {model!r}")
+                touched = touched_files(prepared.pristine, workspace)
+                check_start = time.monotonic()
+                after = self.checker.run(session, workspace, prepared.pristine).counts
+                seconds = time.monotonic() - check_start
+            context = ScoreContext(session, model, self.rubric, prepared.before, after, prepared.pristine, workspace,
+                                   prepared.gold_workspace)
+            measured: dict[str, ComponentScore] = {}
+            for result in self.config.hook.pytest_modelbench_score(config=self.config, context=context):
+                for component in result or ():
+                    measured.setdefault(component.name, component)
+            components, combined = combine(self.rubric, measured)
+        by_name = {c.name: c for c in components}
+        evidence = {
+            **context.evidence,
+            "replay": replay.evidence,
+            "touched": touched,
+            "runner": self.runner.name,
+            "check_seconds": round(seconds, 3),
+        }
+        return Outcome(
+            **base,
+            status="complete",
+            solved=after.all_passed,
+            static_score=by_name["static"].value if "static" in by_name else None,
+            llm_score=by_name["llm"].value if "llm" in by_name else None,
+            combined_score=combined,
+            cost_usd=replay.cost_usd,
+            duration_seconds=round(time.monotonic() - start, 3),
+            num_turns=replay.turns,
+            components=tuple(components),
+            evidence=evidence,
+        )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
+        report = yield
+        outcome = getattr(item, "outcome", None)
+        if call.when == "setup" and outcome is not None:
+            setattr(report, OUTCOME_ATTR, outcome.to_dict())
+        return report
+
+    # -- controller: record, summarise --------------------------------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, OUTCOME_ATTR, None)
+        if data is None or self.is_worker or self.store is None:
+            return
+        outcome = Outcome.from_dict(data)
+        self.store.write_outcome(self.run_id, outcome)
+        self.outcomes.append(outcome)
+        self.config.hook.pytest_modelbench_outcome(config=self.config, outcome=outcome)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker or self.store is None or self.finished:
+            return
+        self.finished = True
+        from .store.artifact import build_artifact, default_artifact_path, write_artifact
+
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        outcomes = sorted(self.outcomes, key=lambda o: (o.session_key, o.model, o.repeat_index))
+        costs = [o.cost_usd for o in outcomes if o.status == "complete"]
+        total = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
+        status = "failed" if interrupted or exitstatus == pytest.ExitCode.INTERNAL_ERROR else "complete"
+        self.store.finish_run(self.run_id, status, total, sorted({o.session_key for o in outcomes}) or None)
+        artifact = build_artifact(self, outcomes, status=status, interrupted=interrupted, total_cost=total)
+        self.config.hook.pytest_modelbench_update_json(config=self.config, artifact=artifact)
+        self.artifact_path = self.settings.json_path or default_artifact_path(self.settings.store, self.run_id)
+        write_artifact(artifact, self.artifact_path)
+        self.artifact = artifact
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not self.finished:
+            return
+        from .report.terminal import render_summary
+
+        render_summary(terminalreporter, self)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._checker is not None:
+            self._checker.close()
+        if self.store is not None:
+            self.store.close()
+        if not self.is_worker:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _check_models(config: pytest.Config, settings: Settings) -> None:
+    """Real candidates arrive with the model door; until then only plugin-provided replays handle them."""
+    others = [m for m in settings.models if m not in REFERENCE_MODELS]
+    impls = [i for i in config.pluginmanager.hook.pytest_modelbench_replay.get_hookimpls() if i.plugin is not builtin]
+    if others and not impls:
+        raise pytest.UsageError(
+            f"--models: {', '.join(others)}: this version replays only the reference candidates "
+            f"{', '.join(REFERENCE_MODELS)} (or models a plugin handles via pytest_modelbench_replay)"
+        )
+
+
+def build_plan(config: pytest.Config, settings: Settings) -> Plan:
+    """Load every source named by ``--sessions`` and sample it; errors become UsageErrors naming the source."""
+    chosen: list[Session] = []
+    strata: dict[str, dict[str, int]] = {}
+    seen: dict[str, str] = {}
+    from .sampling import stratum_counts
+
+    for spec in settings.sessions:
+        try:
+            source = config.hook.pytest_modelbench_source(config=config, spec=spec)
+            if source is None:
+                raise SourceError(f"--sessions {spec}: not a known source (demo, humaneval) nor an existing path")
+            sessions = list(source.sessions())
+        except SourceError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        except WorkspaceError as exc:
+            raise pytest.UsageError(f"--sessions {spec}: {exc}") from None
+        if settings.intents:
+            sessions = [s for s in sessions if s.intent in settings.intents]
+        size = settings.sample_size if settings.sample_size is not None else source.default_sample_size
+        sample = config.hook.pytest_modelbench_sample(
+            config=config, source=source, sessions=sessions, size=size, seed=settings.sample_seed)
+        for s in sample:
+            if s.key in seen:
+                raise pytest.UsageError(
+                    f"--sessions {spec}: session {s.key} is also provided by --sessions {seen[s.key]}")
+            seen[s.key] = spec
+        strata[source.name] = stratum_counts(sample)
+        chosen.extend(sample)
+    return Plan(tuple(chosen), strata)
+
+
+__all__ = ["BenchmarkSession", "CAVEAT", "HOW_TO_ADD_MODELS", "INVALID_GOLD", "new_run_id"]

@@ -1,0 +1,163 @@
+"""Case files (``*.modelbench.yaml`` / ``*.modelbench.json``): the portable native format.
+
+The schema lives in ``pytest_modelbench/schemas/casefile.schema.json`` and is enforced here with field-named errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..records import INTENTS, CheckSpec, FileSet, GoldSpec, Original, Session
+from ..schema import first_error, load_schema
+from . import SourceError
+
+SUFFIXES = (".modelbench.yaml", ".modelbench.yml", ".modelbench.json")
+
+
+def is_case_file(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(SUFFIXES)
+
+
+def find_case_files(root: Path) -> list[Path]:
+    """Case files under ``root`` (or ``root`` itself), sorted so the order never depends on the file system."""
+    if root.is_file():
+        if not is_case_file(root):
+            raise SourceError(f"{root}: not a case file (expected a name ending in {', '.join(SUFFIXES)})")
+        return [root]
+    return sorted(p for p in root.rglob("*") if is_case_file(p))
+
+
+def read_case_data(path: Path) -> dict[str, Any]:
+    """Parse one case file and validate it against the shipped schema; errors name file and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: cannot read case file: {exc}") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except Exception as exc:  # yaml.YAMLError and friends
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SourceError(f"{where}: invalid YAML: {problem}") from None
+    err = first_error(data, load_schema("casefile"))
+    if err:
+        field, message = err
+        raise SourceError(f"{path}: field '{field}': {message}")
+    return data
+
+
+def _fileset(data: dict[str, Any] | None, base: Path, where: str) -> FileSet:
+    if not data:
+        return FileSet()
+    directory = None
+    if "dir" in data:
+        directory = (base / data["dir"]).resolve()
+        if not directory.is_dir():
+            raise SourceError(f"{where}.dir': folder {data['dir']!r} does not exist next to the case file")
+    files = tuple(sorted((_safe_rel(k, where), v) for k, v in (data.get("files") or {}).items()))
+    return FileSet(files=files, directory=directory)
+
+
+def _safe_rel(rel: str, where: str) -> str:
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts or not rel.strip():
+        raise SourceError(f"{where}': path {rel!r} must be relative and stay inside the workspace")
+    return p.as_posix()
+
+
+def session_from_data(data: dict[str, Any], path: Path, source: str) -> Session:
+    """Build a :class:`Session` from validated case-file data."""
+    base = path.parent
+    check = data.get("check") or {}
+    gold = data.get("gold") or {}
+    prefix = f"{path}: field '"
+    kind = check.get("kind", "pytest")
+    if kind == "function" and not (check.get("entry_point") and check.get("test_code")):
+        raise SourceError(f"{prefix}check.entry_point': kind function needs entry_point and test_code")
+    patch = gold.get("patch", "")
+    if "patch_file" in gold:
+        patch_path = base / gold["patch_file"]
+        if not patch_path.is_file():
+            raise SourceError(f"{prefix}gold.patch_file': {gold['patch_file']!r} does not exist")
+        patch = patch_path.read_text(encoding="utf-8")
+    gold_spec = GoldSpec(
+        files=_fileset({k: gold[k] for k in ("files", "dir") if k in gold}, base, prefix + "gold"),
+        delete=tuple(_safe_rel(d, prefix + "gold.delete") for d in gold.get("delete", ())),
+        patch=patch,
+    )
+    if gold_spec.files.is_empty() and not gold_spec.delete and not gold_spec.patch:
+        raise SourceError(f"{prefix}gold': needs files, dir, delete, patch or patch_file")
+    workspace = _fileset(data["workspace"], base, prefix + "workspace")
+    original = data.get("original") or {}
+    intent = data.get("intent", "explore")
+    assert intent in INTENTS  # guaranteed by the schema
+    return Session(
+        id=data["id"],
+        source=source,
+        intent=intent,
+        prompt=data["prompt"],
+        turns=tuple(data.get("turns", ())),
+        language=data.get("language", "python"),
+        size_band=data.get("size_band", "small"),
+        workspace=workspace,
+        check=CheckSpec(
+            kind=kind,
+            paths=tuple(check.get("paths", ("tests",))),
+            timeout=float(check.get("timeout", 60.0)),
+            files=_fileset(check.get("files"), base, prefix + "check.files"),
+            entry_point=check.get("entry_point", ""),
+            test_code=check.get("test_code", ""),
+            solution_file=check.get("solution_file", "solution.py"),
+            plugins=tuple(check.get("plugins", ())),
+        ),
+        gold=gold_spec,
+        original=Original(
+            model=original.get("model"),
+            turns=original.get("turns"),
+            cost_usd=original.get("cost_usd"),
+            tokens=original.get("tokens"),
+        ),
+        origin=str(path),
+    )
+
+
+def load_case_files(root: Path, source: str) -> list[Session]:
+    sessions: list[Session] = []
+    seen: dict[str, Path] = {}
+    for path in find_case_files(root):
+        session = session_from_data(read_case_data(path), path, source)
+        if session.id in seen:
+            raise SourceError(f"{path}: field 'id': {session.id!r} is already used by {seen[session.id]}")
+        seen[session.id] = path
+        sessions.append(session)
+    return sessions
+
+
+class CaseFileSource:
+    """Case files found under a path given to ``--sessions``."""
+
+    default_sample_size: int | None = None
+
+    def __init__(self, root: Path, name: str = "cases") -> None:
+        self.root = root
+        self.name = name
+        self._sessions: list[Session] | None = None
+
+    def sessions(self) -> Sequence[Session]:
+        if self._sessions is None:
+            found = load_case_files(self.root, self.name)
+            if not found:
+                raise SourceError(f"--sessions {self.root}: no case files (*.modelbench.yaml|json) found there")
+            self._sessions = found
+        return self._sessions

@@ -1,0 +1,4 @@
+"""Descriptive statistics for small samples."""
+from stats.summary import mean, median, mode
+
+__all__ = ["mean", "median", "mode"]

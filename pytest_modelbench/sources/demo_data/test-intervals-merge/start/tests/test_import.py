@@ -1,0 +1,5 @@
+import ranges
+
+
+def test_public_api():
+    assert callable(ranges.merge)

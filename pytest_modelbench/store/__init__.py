@@ -1,0 +1,1 @@
+"""Persistence: the SQLite history (ordered, recorded migrations) and the JSON artifact."""

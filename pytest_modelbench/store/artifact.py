@@ -1,0 +1,114 @@
+"""The JSON artifact: a versioned document per run (schema in ``schemas/artifact.schema.json``), written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..analysis.leaderboard import intent_rows, invalid_sessions, model_rows
+from ..records import Outcome
+
+if TYPE_CHECKING:
+    from ..session import BenchmarkSession
+
+SCHEMA_VERSION = 1
+
+
+def default_artifact_path(store: Path, run_id: str) -> Path:
+    return store.parent / "runs" / f"{run_id}.json"
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def environment_info(root: Path) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for dist in ("pytest-modelbench", "pytest", "pytest-xdist", "litellm"):
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "versions": {"python": platform.python_version(), **versions},
+        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()},
+        "git_commit": _git_commit(root),
+    }
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: str, interrupted: bool,
+                   total_cost: float | None) -> dict[str, Any]:
+    import time
+
+    rows = model_rows(outcomes, bench.settings.models)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "id": bench.run_id,
+            "name": bench.settings.name,
+            "status": status,
+            "interrupted": interrupted,
+            "created": _iso(bench.started),
+            "completed": _iso(time.time()),
+            "config": bench.run_config(),
+        },
+        "candidates": [
+            {"model": m, "reference": m.startswith("replay/"), "fingerprint": {"kind": "reference"}
+             if m.startswith("replay/") else {}}
+            for m in bench.settings.models
+        ],
+        "sessions": [
+            {"key": s.key, "intent": s.intent, "size_band": s.size_band, "content_hash": s.content_hash()}
+            for s in bench.plan.sessions
+        ],
+        "outcomes": [o.to_dict() for o in outcomes],
+        "aggregates": {
+            "per_model": [r.to_dict() for r in rows],
+            "per_intent": [asdict(r) for r in intent_rows(outcomes)],
+            "invalid_sessions": invalid_sessions(outcomes),
+        },
+        "budget": {"cap_usd": None, "spent_usd": total_cost, "skipped": 0},
+        "regressions": [],
+        "recommendations": [],
+        "warnings": [w for w in (bench.runner_warning,) if w],
+        "extra": {},
+    }
+
+
+def write_artifact(artifact: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(artifact, fh, indent=2, sort_keys=False, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_artifact(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+__all__ = ["SCHEMA_VERSION", "build_artifact", "default_artifact_path", "environment_info", "write_artifact",
+           "read_artifact"]

@@ -1,0 +1,94 @@
+"""Ordered, recorded schema migrations (in the manner of simonw/llm's migrations.py).
+
+Each migration runs once, in order, inside a transaction, and is recorded in ``_migrations``. Never edit a
+migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE benchmark_runs (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            rubric_version INTEGER NOT NULL,
+            candidate_models_json TEXT NOT NULL,
+            source_session_ids_json TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'complete', 'failed')),
+            created_ts REAL NOT NULL,
+            completed_ts REAL,
+            total_cost_usd REAL,
+            config_json TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE benchmark_outcomes (
+            benchmark_run_id TEXT NOT NULL REFERENCES benchmark_runs(id),
+            source_session_id TEXT NOT NULL,
+            candidate_model TEXT NOT NULL,
+            repeat_index INTEGER NOT NULL DEFAULT 0,
+            fork_session_id TEXT,
+            status TEXT NOT NULL CHECK (status IN
+                ('pending', 'running', 'complete', 'failed', 'cancelled-over-budget', 'skipped')),
+            solved INTEGER CHECK (solved IN (0, 1)),
+            intent TEXT,
+            static_score REAL,
+            llm_score REAL,
+            combined_score REAL,
+            cost_usd REAL,
+            duration_seconds REAL,
+            num_turns INTEGER,
+            skip_reason TEXT,
+            evidence_json TEXT NOT NULL DEFAULT '{}',
+            created_ts REAL NOT NULL,
+            PRIMARY KEY (benchmark_run_id, source_session_id, candidate_model, repeat_index)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_outcomes_model ON benchmark_outcomes(candidate_model)")
+    db.execute("CREATE INDEX idx_runs_created ON benchmark_runs(created_ts)")
+
+
+@migration
+def m002_components(db: sqlite3.Connection) -> None:
+    # Every rubric component (present or missing with its reason), so reports never recompute them.
+    db.execute("ALTER TABLE benchmark_outcomes ADD COLUMN components_json TEXT NOT NULL DEFAULT '[]'")
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in one write transaction (safe when several processes open the store at once).
+
+    ``db`` must be in autocommit mode (``isolation_level=None``); returns the names applied now.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_ts REAL NOT NULL)")
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        applied = []
+        for name, fn in MIGRATIONS:
+            if name in done:
+                continue
+            fn(db)
+            db.execute("INSERT INTO _migrations (name, applied_ts) VALUES (?, ?)", (name, time.time()))
+            applied.append(name)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return applied

@@ -1,0 +1,122 @@
+"""The SQLite history: runs and outcomes, safe for several writers (WAL, busy timeout, short transactions)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..records import Outcome
+from .migrations import migrate
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Store:
+    """One SQLite file. Each write is its own short transaction, committed before the call returns."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db: sqlite3.Connection | None = None
+        with self._connection() as db:
+            migrate(db)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        # One connection per Store object (and so per process); every write is still its own transaction.
+        if self._db is None:
+            self._db = self._connect()
+        yield self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    def create_run(self, run_id: str, name: str | None, rubric_version: int, models: Sequence[str],
+                   session_ids: Sequence[str], config: dict[str, Any]) -> None:
+        with self._connection() as db, _immediate(db):
+            db.execute(
+                "INSERT INTO benchmark_runs (id, name, rubric_version, candidate_models_json, source_session_ids_json,"
+                " status, created_ts, config_json) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                (run_id, name, rubric_version, json.dumps(list(models)), json.dumps(list(session_ids)), time.time(),
+                 json.dumps(config, sort_keys=True, default=str)),
+            )
+
+    def write_outcome(self, run_id: str, outcome: Outcome) -> None:
+        """Insert or replace one outcome and commit it at once."""
+        with self._connection() as db, _immediate(db):
+            db.execute(
+                "INSERT OR REPLACE INTO benchmark_outcomes (benchmark_run_id, source_session_id, candidate_model,"
+                " repeat_index, fork_session_id, status, solved, intent, static_score, llm_score, combined_score,"
+                " cost_usd, duration_seconds, num_turns, skip_reason, evidence_json, components_json, created_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id, outcome.session_key, outcome.model, outcome.repeat_index, outcome.fork_session_id or None,
+                    outcome.status, None if outcome.solved is None else int(outcome.solved), outcome.intent,
+                    outcome.static_score, outcome.llm_score, outcome.combined_score, outcome.cost_usd,
+                    outcome.duration_seconds, outcome.num_turns, outcome.skip_reason or None,
+                    json.dumps(outcome.evidence, sort_keys=True, default=str),
+                    json.dumps([c.__dict__ for c in outcome.components]), time.time(),
+                ),
+            )
+
+    def finish_run(self, run_id: str, status: str, total_cost_usd: float | None,
+                   session_ids: Sequence[str] | None = None) -> None:
+        with self._connection() as db, _immediate(db):
+            db.execute(
+                "UPDATE benchmark_runs SET status = ?, completed_ts = ?, total_cost_usd = ? WHERE id = ?",
+                (status, time.time(), total_cost_usd, run_id),
+            )
+            if session_ids is not None:
+                db.execute("UPDATE benchmark_runs SET source_session_ids_json = ? WHERE id = ?",
+                           (json.dumps(list(session_ids)), run_id))
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        with self._connection() as db:
+            row = db.execute("SELECT * FROM benchmark_runs WHERE id = ?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._connection() as db:
+            rows = db.execute("SELECT * FROM benchmark_runs ORDER BY created_ts DESC LIMIT ?", (limit,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def outcomes(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT * FROM benchmark_outcomes WHERE benchmark_run_id = ?"
+                " ORDER BY source_session_id, candidate_model, repeat_index",
+                (run_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def applied_migrations(self) -> list[str]:
+        with self._connection() as db:
+            return [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue instead of deadlocking."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")

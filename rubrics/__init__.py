@@ -1,0 +1,1 @@
+"""Rubric files shipped with pytest-modelbench (installed as ``pytest_modelbench.rubrics``)."""
