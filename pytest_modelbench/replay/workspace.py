@@ -7,6 +7,7 @@ hidden check files are written last, so nothing a candidate writes can change ho
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,22 +64,32 @@ def apply_gold(gold: GoldSpec, workspace: Path) -> None:
             raise WorkspaceError(f"gold patch does not apply: {res.stderr.decode(errors='replace').strip()}")
 
 
-def walk_files(root: Path) -> dict[str, Path]:
-    """Relative POSIX path -> absolute path of every regular file, skipping caches."""
+def walk_files(root: Path, *, symlinks: bool = False) -> dict[str, Path]:
+    """Relative POSIX path -> absolute path of every regular file, skipping caches.
+
+    With ``symlinks=True`` symbolic links (to files or folders, dangling or not) are included too; they are never
+    followed.
+    """
     found: dict[str, Path] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
-        for name in filenames:
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS and d not in links)
+        for name in [*filenames, *links]:
             p = Path(dirpath, name)
-            if p.is_file() and not p.is_symlink():
+            if p.is_symlink():
+                if symlinks:
+                    found[p.relative_to(root).as_posix()] = p
+            elif p.is_file():
                 found[p.relative_to(root).as_posix()] = p
     return found
 
 
 def _under(rel: str, paths: tuple[str, ...]) -> bool:
-    if any(p.strip("./") == "" for p in paths):
-        return True
-    return any(rel == p.rstrip("/") or rel.startswith(p.rstrip("/") + "/") for p in paths)
+    for p in paths:
+        norm = posixpath.normpath(p)
+        if norm == "." or rel == norm or rel.startswith(norm + "/"):
+            return True
+    return False
 
 
 def _is_protected(rel: str) -> bool:
@@ -93,10 +104,12 @@ def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str
     check's own test files. Tests a candidate adds do not count.
     """
     start = walk_files(pristine)
-    current = walk_files(workspace)
+    current = walk_files(workspace, symlinks=True)
     check_paths = session.check.paths
     for rel, path in current.items():
-        if _is_protected(rel) and rel not in start:
+        # New protected files go, and so does any link where the check looks: a link is never a test or config.
+        if (_is_protected(rel) and rel not in start) or (path.is_symlink() and (_is_protected(rel)
+                                                                                 or _under(rel, check_paths))):
             path.unlink()
     for rel, src in start.items():
         if _is_protected(rel) or _under(rel, check_paths):
@@ -109,6 +122,10 @@ def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str
     check_files = walk_files_of(session.check.files)
     candidates = set(check_files) | {rel for rel in start if _under(rel, check_paths)}
     return sorted(rel for rel in candidates if _is_test_file(rel) and _under(rel, check_paths))
+
+
+def _content(p: Path) -> bytes:
+    return b"link:" + os.readlink(p).encode() if p.is_symlink() else p.read_bytes()
 
 
 def walk_files_of(fs: FileSet) -> set[str]:
@@ -132,8 +149,8 @@ def _remove(p: Path) -> None:
 
 def touched_files(before: Path, after: Path) -> dict[str, list[str]]:
     """Files added, modified and deleted between two workspace trees (evidence and, later, static scoring)."""
-    a, b = walk_files(before), walk_files(after)
-    modified = [rel for rel in sorted(set(a) & set(b)) if a[rel].read_bytes() != b[rel].read_bytes()]
+    a, b = walk_files(before, symlinks=True), walk_files(after, symlinks=True)
+    modified = [rel for rel in sorted(set(a) & set(b)) if _content(a[rel]) != _content(b[rel])]
     return {
         "added": sorted(set(b) - set(a)),
         "modified": modified,

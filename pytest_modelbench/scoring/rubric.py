@@ -81,7 +81,7 @@ def load_rubric(path: Path) -> Rubric:
     if "rubric_version" not in data:
         raise RubricError(f"{path}: key 'rubric_version' is missing")
     version = data["rubric_version"]
-    if version not in SUPPORTED_VERSIONS:
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
         raise RubricError(f"{path}: key 'rubric_version': unsupported version {version!r} (supported: 1)")
     unknown_top = set(data) - {"rubric_version", "name", "components", "description"}
     if unknown_top:

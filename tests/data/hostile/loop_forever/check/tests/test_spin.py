@@ -1,0 +1,5 @@
+from spin import spin
+
+
+def test_spin():
+    assert spin() == 1

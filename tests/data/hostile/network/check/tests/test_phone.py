@@ -1,0 +1,5 @@
+from phone import phone_home
+
+
+def test_connected():
+    assert phone_home()
