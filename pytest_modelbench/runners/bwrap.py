@@ -74,13 +74,11 @@ class BwrapRunner:
     name = "bwrap"
 
     def argv(self, request: RunRequest) -> list[str]:
-        args = ["bwrap", *_userns_args(), *_system_args()]
+        # Fresh /proc, /dev and /tmp first: later binds may live below them (a venv under /tmp, say).
+        args = ["bwrap", *_userns_args(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_args()]
         args += [
             "--bind", str(request.workspace), WORKSPACE,
             "--chdir", WORKSPACE,
-            "--proc", "/proc",
-            "--dev", "/dev",
-            "--tmpfs", "/tmp",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--hostname", "modelbench",
