@@ -216,3 +216,27 @@ def pytest_modelbench_source(config, spec):
     result = pytester.runpytest_subprocess(*BASE, "--sessions", "mine", "--runner", "local", "-k", "add", "-v")
     result.stdout.fnmatch_lines(["*mine/add?replay/gold? PASSED*"])
     assert result.ret == 0
+
+
+def test_interrupted_run_still_writes_its_artifact_marked_interrupted(pytester: pytest.Pytester) -> None:
+    add_cases(pytester.path / "cases")
+    pytester.makeconftest("""
+from pytest_modelbench.replay import ReplayResult
+
+def pytest_modelbench_replay(config, session, model, workspace):
+    if model == "test/ctrl-c":
+        if session.id == "mul":
+            raise KeyboardInterrupt
+        return ReplayResult(turns=1, cost_usd=0.0)
+    return None
+""")
+    result = pytester.runpytest_subprocess("--modelbench", "--sessions", "cases", "--runner", "local",
+                                           "--models", "replay/gold,test/ctrl-c", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    (artifact,) = read_artifacts(pytester.path / ".modelbench")
+    assert artifact["run"]["interrupted"] is True and artifact["run"]["status"] == "failed"
+    done = {(o["session_id"], o["model"]) for o in artifact["outcomes"]}
+    assert ("add", "test/ctrl-c") in done and ("add", "replay/gold") in done
+    assert ("mul", "test/ctrl-c") not in done
+    runs, rows = read_store(pytester.path / ".modelbench" / "modelbench.db")
+    assert runs[0]["status"] == "failed" and len(rows) == len(done)
