@@ -37,7 +37,26 @@ def pytest_modelbench_make_runner(config: pytest.Config, kind: str) -> tuple[Run
 def pytest_modelbench_replay(
     config: pytest.Config, session: Session, model: str, workspace: Path
 ) -> ReplayResult | None:
-    return replay_reference(model, session, workspace)
+    reference = replay_reference(model, session, workspace)
+    if reference is not None:
+        return reference
+    from .replay.modes import ReplayConfig, replay_with_model
+    from .session import BenchmarkSession
+
+    bench = config.pluginmanager.get_plugin("modelbench-session")
+    assert isinstance(bench, BenchmarkSession)
+    refused = bench.precheck(model)
+    if refused is not None:  # a cloud model without --allow-cloud, or the cap already reached: no call at all
+        status, reason = refused
+        return ReplayResult(turns=0, cost_usd=0.0, evidence={"precheck": reason}, status=status, reason=reason)
+    prepared = bench.cache.prepare(session, bench.checker)  # cached: a file read
+    from .models.providers import parse_model_settings
+
+    ms = parse_model_settings(list(bench.settings.model_settings_lines)).get(model)
+    replay_config = ReplayConfig(mode=bench.settings.replay_mode, max_iterations=bench.settings.max_iterations,
+                                 max_turns=bench.settings.max_turns, tool_protocol=ms.tools if ms else "native")
+    return replay_with_model(session, model, workspace, client=bench.client, runner=bench.runner,
+                             checker=bench.checker, pristine=prepared.pristine, config=replay_config)
 
 
 def pytest_modelbench_score(config: pytest.Config, context: ScoreContext) -> list[ComponentScore]:

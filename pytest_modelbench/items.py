@@ -47,6 +47,9 @@ class ModelbenchItem(pytest.Item):
         self._record_properties(self.outcome)
         if self.outcome.status in ("skipped", "cancelled-over-budget"):
             pytest.skip(self.outcome.skip_reason or self.outcome.status)
+        if self.outcome.status == "failed":
+            # No score is invented for a replay that could not finish: the item errors, with the reason.
+            raise ModelbenchHarnessError(f"{self.nodeid}: {self.outcome.skip_reason or 'replay failed'}")
 
     def _record_properties(self, outcome: Outcome) -> None:
         props = {

@@ -56,6 +56,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("--modelbench-with-tests", None, "with --modelbench, also collect and run the project's own tests.", "flag"),
     Option("--modelbench-min-score", "modelbench_min_score",
            "fail an item whose combined score is below this value (0-1); off by default.", "float", "X"),
+    # -- real candidates: the one door to the models --
+    Option("--allow-cloud", None, "allow cloud models (needs --budget-cap-usd); without it they are skipped.", "flag"),
+    Option("--budget-cap-usd", "modelbench_budget_cap_usd",
+           "cap on everything the run spends on models, all workers together (US dollars).", "float", "USD"),
+    Option("--model-api-base", "modelbench_model_api_base",
+           "base URL for every candidate (and the judge), e.g. http://127.0.0.1:11434 for Ollama.", "string", "URL"),
+    Option("--price", "modelbench_prices",
+           "MODEL=IN,OUT: price in $ per million input and output tokens, overriding litellm's map; repeatable.",
+           "append", "MODEL=IN,OUT"),
+    Option("--max-concurrency", "modelbench_max_concurrency",
+           "per-provider limits on calls in flight across all workers, e.g. ollama=1,openai=8 (Ollama: 1).",
+           "list", "P=N,..."),
+    Option("--modelbench-cache", "modelbench_cache",
+           "response cache under .modelbench/cache: off, read, write or readwrite (default).", "string", "MODE"),
+    Option("--replay-mode", "modelbench_replay_mode",
+           "zero-shot, iterative or agent; default zero-shot for function sessions, agent for repository sessions.",
+           "string", "MODE"),
+    Option("--max-iterations", "modelbench_max_iterations",
+           "iterative mode: rounds fed with the failing check output (default 3).", "int", "N"),
+    Option("--max-turns", "modelbench_max_turns", "agent mode: model calls per replay (default 20).", "int", "N"),
+    Option("--model-timeout", "modelbench_model_timeout", "seconds per model call before it is retried (default 120).",
+           "float", "S"),
 )
 
 
@@ -72,6 +94,9 @@ def add_options(parser: pytest.Parser) -> None:
         if opt.ini:
             ini_type = "linelist" if opt.kind == "append" else "string"
             parser.addini(opt.ini, f"default for {opt.flag}: {opt.help}", type=ini_type, default=None)
+    parser.addini("modelbench_model_settings",
+                  "per-model settings, one model a line: MODEL key=value ... (api_base, cloud, price_in, price_out, "
+                  "max_tokens, tools=native|text)", type="linelist", default=None)
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,17 @@ class Settings:
     rubric: str
     with_tests: bool
     min_score: float | None
+    allow_cloud: bool = False
+    budget_cap_usd: float | None = None
+    model_api_base: str | None = None
+    prices: tuple[tuple[str, float, float], ...] = ()
+    max_concurrency: tuple[tuple[str, int], ...] = ()
+    cache_mode: str = "readwrite"
+    replay_mode: str | None = None
+    max_iterations: int = 3
+    max_turns: int = 20
+    model_timeout: float = 120.0
+    model_settings_lines: tuple[str, ...] = ()
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -169,7 +205,9 @@ def resolve(config: pytest.Config) -> Settings:
     store = by_flag["--modelbench-store"]() or DEFAULT_STORE
     json_path = by_flag["--modelbench-json"]()
     rubric = by_flag["--rubric"]() or "default"
+    door = _resolve_door(config, by_flag)
     return Settings(
+        **door,
         models=models or DEFAULT_MODELS,
         models_configured=bool(models),
         sessions=sessions,
@@ -184,3 +222,74 @@ def resolve(config: pytest.Config) -> Settings:
         with_tests=bool(config.getoption("modelbench_with_tests")),
         min_score=min_score,
     )
+
+
+CACHE_MODES = ("off", "read", "write", "readwrite")
+REPLAY_MODES = ("zero-shot", "iterative", "agent")
+
+
+def _float(flag: str, value: Any, minimum: float | None = None) -> float:
+    try:
+        out = float(str(value).strip())
+    except ValueError:
+        raise pytest.UsageError(f"{flag}: expected a number, got {value!r}") from None
+    if minimum is not None and out < minimum:
+        raise pytest.UsageError(f"{flag}: must be >= {minimum}, got {out}")
+    return out
+
+
+def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """The options of the one door to the models (issue: real candidates)."""
+    allow_cloud = bool(config.getoption("allow_cloud"))
+    raw_cap = by_flag["--budget-cap-usd"]()
+    cap = _float("--budget-cap-usd", raw_cap) if raw_cap is not None else None
+    if cap is not None and cap <= 0:
+        raise pytest.UsageError(f"--budget-cap-usd: must be > 0, got {cap}")
+    if allow_cloud and cap is None:
+        raise pytest.UsageError("--allow-cloud: needs --budget-cap-usd (a cap on what cloud models may cost)")
+    api_base = by_flag["--model-api-base"]()
+    if api_base is not None and not re.match(r"^https?://[^\s/]+", api_base.strip()):
+        raise pytest.UsageError(f"--model-api-base: expected an http(s) URL, got {api_base!r}")
+    prices = []
+    raw_prices = by_flag["--price"]() or []
+    # Not _list(): a price itself contains a comma (MODEL=IN,OUT).
+    for entry in [e for chunk in (raw_prices if isinstance(raw_prices, list) else [raw_prices])
+                  for e in str(chunk).split()]:
+        model, sep, rest = entry.partition("=")
+        parts = rest.split(",") if sep else []
+        if not model or len(parts) != 2:
+            raise pytest.UsageError(f"--price: expected MODEL=IN,OUT ($ per million tokens), got {entry!r}")
+        prices.append((model, _float("--price", parts[0], 0.0), _float("--price", parts[1], 0.0)))
+    concurrency = []
+    for entry in _list(by_flag["--max-concurrency"]() or []):
+        provider, sep, n = entry.partition("=")
+        if not sep or not provider:
+            raise pytest.UsageError(f"--max-concurrency: expected PROVIDER=N, got {entry!r}")
+        concurrency.append((provider, _int("--max-concurrency", n, 1)))
+    cache = (by_flag["--modelbench-cache"]() or "readwrite").strip()
+    if cache not in CACHE_MODES:
+        raise pytest.UsageError(f"--modelbench-cache: expected one of {', '.join(CACHE_MODES)}, got {cache!r}")
+    mode = by_flag["--replay-mode"]()
+    if mode is not None and mode.strip() not in REPLAY_MODES:
+        raise pytest.UsageError(f"--replay-mode: expected one of {', '.join(REPLAY_MODES)}, got {mode!r}")
+    raw_iter, raw_turns, raw_timeout = (by_flag[f]() for f in ("--max-iterations", "--max-turns", "--model-timeout"))
+    lines = tuple(config.getini("modelbench_model_settings") or ())
+    from .models.providers import parse_model_settings
+
+    try:
+        parse_model_settings(list(lines))
+    except ValueError as exc:
+        raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
+    return {
+        "allow_cloud": allow_cloud,
+        "budget_cap_usd": cap,
+        "model_api_base": api_base.strip() if api_base else None,
+        "prices": tuple(prices),
+        "max_concurrency": tuple(concurrency),
+        "cache_mode": cache,
+        "replay_mode": mode.strip() if mode else None,
+        "max_iterations": _int("--max-iterations", raw_iter, 0) if raw_iter is not None else 3,
+        "max_turns": _int("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
+        "model_timeout": _float("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
+        "model_settings_lines": lines,
+    }

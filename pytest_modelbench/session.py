@@ -67,9 +67,12 @@ class BenchmarkSession:
         if workerinput is not None:
             self.run_id: str = workerinput["modelbench_run_id"]
             self.run_dir = Path(workerinput["modelbench_run_dir"])
+            broker = workerinput.get("modelbench_broker")
+            self.broker_path: Path | None = Path(broker) if broker else None
         else:
             self.run_id = new_run_id()
             self.run_dir = Path(tempfile.mkdtemp(prefix=f"modelbench-{self.run_id}-", dir=scratch_base()))
+            self.broker_path = None
         self.cache = SessionCache(self.run_dir / "sessions")
         self._runner: Runner | None = None
         self._checker: Checker | None = None
@@ -79,6 +82,11 @@ class BenchmarkSession:
         self.store = None
         self.artifact_path: Path | None = None
         self.finished = False
+        self.broker: Any = None  # the controller's model broker (models/broker.py), when real models run
+        self._client: Any = None
+        self.budget_final: dict[str, Any] | None = None
+        self.fingerprints: dict[str, Any] = {}
+        self.broker_stats: dict[str, Any] = {}
 
     # -- construction -------------------------------------------------------------------------------------------
 
@@ -90,7 +98,6 @@ class BenchmarkSession:
             rubric = resolve_rubric(settings.rubric, config.rootpath)
         except RubricError as exc:
             raise pytest.UsageError(str(exc)) from None
-        _check_models(config, settings)
         plan = build_plan(config, settings)
         bench = cls(config, settings, rubric, plan)
         if not bench.is_worker:
@@ -103,6 +110,8 @@ class BenchmarkSession:
         # Decide the runner here too, so a fallback warning is shown once even when only workers run items.
         _ = self.runner
         self.store = Store(self.settings.store)
+        if any(m not in REFERENCE_MODELS for m in self.settings.models):
+            self.start_broker()
         self.store.create_run(
             self.run_id, self.settings.name, self.rubric.version, self.settings.models,
             [s.key for s in self.plan.sessions], self.run_config(),
@@ -135,6 +144,53 @@ class BenchmarkSession:
             self._runner, self.runner_warning = made
         return self._runner
 
+    def door_config(self) -> Any:
+        from .models.door import DoorConfig
+        from .models.providers import parse_model_settings
+
+        s = self.settings
+        return DoorConfig(
+            allow_cloud=s.allow_cloud, budget_cap_usd=s.budget_cap_usd, api_base=s.model_api_base,
+            prices={m: (pin, pout) for m, pin, pout in s.prices},
+            model_settings=parse_model_settings(list(s.model_settings_lines)),
+            max_concurrency=dict(s.max_concurrency), cache_dir=s.store.parent / "cache", cache_mode=s.cache_mode,
+            timeout=s.model_timeout, seed=s.sample_seed,
+        )
+
+    def start_broker(self) -> None:
+        """One broker per run, in the controller: litellm, the ledger, the cache and the limits live there."""
+        from .models.broker import Broker
+
+        self.broker_path = self.run_dir / "broker.sock"
+        self.broker = Broker(self.door_config(), self.broker_path)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from .models.broker import BrokerClient
+            from .models.client import ModelClient
+
+            if self.broker_path is None:
+                raise RuntimeError("no model broker is running for this run")
+            self._client = ModelClient(BrokerClient(self.broker_path))
+        return self._client
+
+    def precheck(self, model: str) -> tuple[str, str] | None:
+        """Why the door must not start ``model`` at all: (status, reason), or None. Makes no model call."""
+        if self.broker_path is None:
+            return "failed", "no model broker is running for this run"
+        from .models.providers import is_local, parse_model_settings
+
+        s = self.settings
+        ms = parse_model_settings(list(s.model_settings_lines)).get(model)
+        api_base = (ms.api_base if ms else None) or s.model_api_base
+        if not is_local(model, api_base, ms.cloud if ms else None) and not s.allow_cloud:
+            return "skipped", (f"cloud model {model} needs --allow-cloud (and --budget-cap-usd); "
+                               "nothing was sent")
+        if s.budget_cap_usd is not None and self.client.budget().get("exhausted"):
+            return "cancelled-over-budget", "cancelled-over-budget: the budget cap was reached before this item started"
+        return None
+
     @property
     def checker(self) -> Checker:
         if self._checker is None:
@@ -163,14 +219,15 @@ class BenchmarkSession:
         """xdist controller: hand the run id and the shared run folder to each worker."""
         node.workerinput["modelbench_run_id"] = self.run_id
         node.workerinput["modelbench_run_dir"] = str(self.run_dir)
+        node.workerinput["modelbench_broker"] = str(self.broker_path) if self.broker_path else None
 
     # -- running one item ---------------------------------------------------------------------------------------
 
     def run_item(self, session: Session, model: str) -> Outcome:
         """Replay ``model`` on ``session``, run the check, score it. Raises only when the harness itself breaks."""
         start = time.monotonic()
-        prepared = self.cache.prepare(session, self.checker)
         base = dict(session_id=session.id, source=session.source, model=model, intent=session.intent)
+        prepared = self.cache.prepare(session, self.checker)
         if not prepared.valid:
             return Outcome(**base, status="skipped", solved=None, static_score=None, llm_score=None,
                            combined_score=None, cost_usd=None, duration_seconds=round(time.monotonic() - start, 3),
@@ -188,6 +245,11 @@ class BenchmarkSession:
                     config=self.config, session=session, model=model, workspace=workspace)
                 if replay is None:
                     raise RuntimeError(f"no pytest_modelbench_replay implementation handles model {model!r}")
+                if replay.status != "complete":
+                    return Outcome(**base, status=replay.status, solved=None,  # type: ignore[arg-type]
+                                   static_score=None, llm_score=None, combined_score=None, cost_usd=replay.cost_usd,
+                                   duration_seconds=round(time.monotonic() - start, 3), num_turns=replay.turns,
+                                   skip_reason=replay.reason, evidence={"replay": replay.evidence})
                 touched = touched_files(prepared.pristine, workspace)
                 check_start = time.monotonic()
                 after = self.checker.run(session, workspace, prepared.pristine).counts
@@ -252,6 +314,10 @@ class BenchmarkSession:
         total = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
         status = "failed" if interrupted or exitstatus == pytest.ExitCode.INTERNAL_ERROR else "complete"
         self.store.finish_run(self.run_id, status, total, sorted({o.session_key for o in outcomes}) or None)
+        if self.broker is not None:
+            self.budget_final = self.broker.dispatch({"op": "budget"})
+            self.fingerprints = self.broker.dispatch({"op": "fingerprints"})["fingerprints"]
+            self.broker_stats = self.broker.dispatch({"op": "stats"})
         artifact = build_artifact(self, outcomes, status=status, interrupted=interrupted, total_cost=total)
         self.config.hook.pytest_modelbench_update_json(config=self.config, artifact=artifact)
         self.artifact_path = self.settings.json_path or default_artifact_path(self.settings.store, self.run_id)
@@ -270,19 +336,12 @@ class BenchmarkSession:
             self._checker.close()
         if self.store is not None:
             self.store.close()
+        if self._client is not None:
+            self._client.broker.close()
+        if self.broker is not None:
+            self.broker.close()
         if not self.is_worker:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-
-
-def _check_models(config: pytest.Config, settings: Settings) -> None:
-    """Real candidates arrive with the model door; until then only plugin-provided replays handle them."""
-    others = [m for m in settings.models if m not in REFERENCE_MODELS]
-    impls = [i for i in config.pluginmanager.hook.pytest_modelbench_replay.get_hookimpls() if i.plugin is not builtin]
-    if others and not impls:
-        raise pytest.UsageError(
-            f"--models: {', '.join(others)}: this version replays only the reference candidates "
-            f"{', '.join(REFERENCE_MODELS)} (or models a plugin handles via pytest_modelbench_replay)"
-        )
 
 
 def build_plan(config: pytest.Config, settings: Settings) -> Plan:

@@ -176,7 +176,6 @@ def test_ini_twins(pytester: pytest.Pytester) -> None:
         (("--intent", "fix-bug,dance"), "--intent: unknown intent 'dance'"),
         (("--rubric", "nope"), "--rubric nope: no such built-in rubric"),
         (("--models", "replay/gold,bad$id"), "--models: 'bad$id' is not a model id"),
-        (("--models", "gpt-4.1"), "--models: gpt-4.1: this version replays only the reference candidates"),
         (("--modelbench-min-score", "2"), "--modelbench-min-score: must be between 0 and 1"),
         (("--sessions", "no/such/dir"), "--sessions no/such/dir: not a known source"),
         (("--sessions", "claude-code"), "--sessions claude-code: the claude-code transcript importer is not"),

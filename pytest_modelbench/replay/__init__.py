@@ -52,11 +52,18 @@ class Prepared:
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """What a candidate did: the workspace is left edited in place; cost is None when the price is unknown."""
+    """What a candidate did: the workspace is left edited in place; cost is None when the price is unknown.
+
+    ``status`` is ``complete`` when the replay ran to its end (whatever the code is worth), else
+    ``cancelled-over-budget``, ``skipped`` (for example a cloud model without --allow-cloud) or ``failed`` (a model
+    call failed after retries), with ``reason``. Only complete replays are checked and scored.
+    """
 
     turns: int = 0
     cost_usd: float | None = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"
+    reason: str = ""
 
 
 def _counts_text(c: TestCounts) -> str:

@@ -64,6 +64,14 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     missing = sorted({c.name for o in outcomes for c in o.components if not c.present})
     if missing:
         tr.write_line(f"components missing (recorded with their reason, never imputed): {', '.join(missing)}")
+    budget = bench.artifact.get("budget", {}) if getattr(bench, "artifact", None) else {}
+    if bench.broker is not None:
+        cap = "none" if budget.get("cap_usd") is None else f"${budget['cap_usd']:.4f}"
+        tr.write_line(f"budget: cap {cap}, spent ${budget.get('spent_usd', 0.0):.4f}, skipped "
+                      f"{budget.get('skipped', 0)} (cancelled-over-budget); model requests sent "
+                      f"{budget.get('requests_sent', 0)}, cache hits {budget.get('cache_hits', 0)}")
+    if any(o.evidence.get("replay", {}).get("leaks_test_output") for o in outcomes):
+        tr.write_line("note: iterative replays saw the check's failing output (leaks test output)")
     if bench.runner_warning:
         tr.write_line(f"warning: {bench.runner_warning}", yellow=True)
     if not bench.settings.models_configured:

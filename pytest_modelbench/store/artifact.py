@@ -71,7 +71,7 @@ def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: 
         },
         "candidates": [
             {"model": m, "reference": m.startswith("replay/"), "fingerprint": {"kind": "reference"}
-             if m.startswith("replay/") else {}}
+             if m.startswith("replay/") else bench.fingerprints.get(m, {})}
             for m in bench.settings.models
         ],
         "sessions": [
@@ -84,11 +84,25 @@ def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: 
             "per_intent": [asdict(r) for r in intent_rows(outcomes)],
             "invalid_sessions": invalid_sessions(outcomes),
         },
-        "budget": {"cap_usd": None, "spent_usd": total_cost, "skipped": 0},
+        "budget": budget_summary(bench, outcomes),
         "regressions": [],
         "recommendations": [],
         "warnings": [w for w in (bench.runner_warning,) if w],
         "extra": {},
+    }
+
+
+def budget_summary(bench: BenchmarkSession, outcomes: list[Outcome]) -> dict[str, Any]:
+    """Cap and spend from the broker's ledger (the truth, judge included later), skips from the outcomes."""
+    ledger = bench.budget_final or {}
+    return {
+        "cap_usd": bench.settings.budget_cap_usd,
+        "spent_usd": ledger.get("spent_usd", 0.0),
+        "reserved_usd": ledger.get("reserved_usd", 0.0),
+        "refused_calls": ledger.get("refused", 0),
+        "skipped": sum(1 for o in outcomes if o.status == "cancelled-over-budget"),
+        "requests_sent": bench.broker_stats.get("requests_sent", 0),
+        "cache_hits": bench.broker_stats.get("cache_hits", 0),
     }
 
 

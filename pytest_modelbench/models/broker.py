@@ -1,0 +1,120 @@
+"""The model broker: the run's single :class:`~.door.Door`, served to every worker over a Unix socket.
+
+The controller starts it (a thread pool in the controller process) before the xdist workers start; workers, and
+the controller itself without xdist, talk to it with :class:`BrokerClient`. One JSON line per request, one per reply.
+Ops: ``complete``, ``budget``, ``fingerprints``, ``stats``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .door import Door, DoorConfig
+
+MAX_LINE = 64 * 1024 * 1024
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        for line in self.rfile:
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+                reply = self.server.broker.dispatch(request)
+            except Exception as exc:  # a broken request must not take the broker down
+                reply = {"ok": False, "kind": "error", "error": f"broker: {type(exc).__name__}: {exc}"}
+            self.wfile.write((json.dumps(reply) + "\n").encode())
+            self.wfile.flush()
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    broker: Broker
+
+
+class Broker:
+    def __init__(self, config: DoorConfig, socket_path: Path) -> None:
+        self.door = Door(config)
+        self.socket_path = socket_path
+        self._server = _Server(str(socket_path), _Handler)
+        self._server.broker = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        daemon=True, name="modelbench-broker")
+        self._thread.start()
+
+    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "complete":
+            return self.door.complete(request)
+        if op == "budget":
+            return {"ok": True, **asdict(self.door.ledger.state())}
+        if op == "fingerprints":
+            return {"ok": True, "fingerprints": self.door.fingerprints}
+        if op == "stats":
+            return {"ok": True, "requests_sent": self.door.requests_sent, "cache_hits": self.door.cache_hits}
+        return {"ok": False, "kind": "error", "error": f"unknown op {op!r}"}
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.socket_path.unlink(missing_ok=True)
+
+
+class BrokerClient:
+    """What workers hold: one connection, reopened when needed. Not thread-safe (one per worker process)."""
+
+    def __init__(self, socket_path: Path, timeout: float = 3600.0) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._file: Any = None
+
+    def _connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(str(self.socket_path))
+        self._sock = sock
+        self._file = sock.makefile("rwb")
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        data = (json.dumps(request) + "\n").encode()
+        for attempt in (1, 2):
+            try:
+                if self._sock is None:
+                    self._connect()
+                self._file.write(data)
+                self._file.flush()
+                break
+            except OSError:
+                # Only a failed send is retried (on a fresh connection): a request the broker has read is never
+                # sent twice, so nothing is paid twice.
+                self.close()
+                if attempt == 2:
+                    raise
+        try:
+            line = self._file.readline(MAX_LINE)
+        except OSError:
+            self.close()
+            raise
+        if not line:
+            self.close()
+            raise ConnectionError("the broker closed the connection")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._file.close()
+                self._sock.close()
+            finally:
+                self._sock = None
+                self._file = None

@@ -1,0 +1,370 @@
+"""Claude Code transcripts (``~/.claude/projects/<encoded-cwd>/<session>.jsonl``): one incremental parser per file.
+
+The rules follow ``docs/transcript-formats.md`` §1:
+
+* the session id is the file stem when it is a UUID (the authoritative id of a trunk file), else the ``sessionId``
+  of the lines; lines of another session in a trunk file are the replayed prefix of a resumed session: skipped;
+* sub-agent files (``agent-*.jsonl`` flat, or under ``<session>/subagents/``) carry the parent's ``sessionId`` and
+  are attached to it (tokens, cost, tools, edits), never listed as sessions of their own;
+* lines are deduplicated by ``uuid``; assistant lines are grouped by ``message.id`` (one API call streamed over
+  several lines) keeping the final usage (the largest output count, the later line on a tie);
+* tokens are normalised (``input`` = uncached input; cache creation = the ``ephemeral_5m + ephemeral_1h`` object
+  when present, else ``cache_creation_input_tokens``); ``<synthetic>`` and API-error lines count nothing;
+* ``costUSD`` (Claude Code <= 1.0.8) is used when present; otherwise cost is estimated from the prices;
+* prompts are typed user text only: tool results, ``isMeta`` text, compaction summaries, local slash commands,
+  ``<local-command-*>``/``<bash-*>``/``<system-reminder>`` blocks and interruption markers are not prompts;
+* a line of the wrong shape is counted as broken and skipped.
+
+The parser state is a plain JSON object, so a grown file is read on from where the last import stopped.
+Pure module: no pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .transcripts import BadLine, parse_test_command, redact, removed_paths
+
+FORMAT = "claude-code"
+STATE_VERSION = 1
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+# Slash commands that run in the client without a model call (their output comes back as local-command-stdout).
+LOCAL_COMMANDS = frozenset(
+    "/add-dir /agents /bug /clear /compact /config /context /cost /doctor /exit /export /help /hooks /ide /login "
+    "/logout /mcp /memory /model /permissions /plugin /privacy-settings /release-notes /resume /rewind /status "
+    "/statusline /terminal-setup /theme /upgrade /usage /vim /todos /output-style /fast".split()
+)
+_NOT_PROMPTS = ("<local-command-", "<bash-input>", "<bash-stdout>", "<bash-stderr>", "<task-notification>",
+                "<system-reminder>", "<user-memory-input>", "[Request interrupted", "Caveat: The messages below",
+                "This session is being continued from a previous conversation")
+_COMMAND = re.compile(r"<command-name>\s*(/?[^<\s]+)\s*</command-name>")
+_COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
+_IDE_TAGS = re.compile(r"<(ide_[a-z_]+|system-reminder)>.*?</\1>", re.S)
+_ARROW_LINE = re.compile(r"^\s*\d+(?:→|\t)(.*)$")
+_EXIT_CODE = re.compile(r"^Exit code (\d+)")
+MAX_SEEN_PATHS = 200
+
+
+def default_roots() -> list[Path]:
+    """``$CLAUDE_CONFIG_DIR`` (comma-separated; each a config dir holding ``projects/`` or that folder itself),
+    else ``~/.claude/projects`` and ``~/.config/claude/projects``; only folders that exist."""
+    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    candidates: list[Path] = []
+    if env:
+        for part in env.split(","):
+            if part.strip():
+                p = Path(part.strip()).expanduser()
+                candidates.append(p / "projects" if (p / "projects").is_dir() else p)
+    else:
+        home = Path.home()
+        candidates = [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
+    return [p for p in dict.fromkeys(candidates) if p.is_dir()]
+
+
+def is_subagent_file(path: Path) -> bool:
+    return path.name.startswith("agent-") or path.parent.name == "subagents"
+
+
+def _opt(d: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """``d[key]`` when it has the expected type, None when absent or null; a wrong type is a broken line."""
+    value = d.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BadLine(f"field '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _int(d: dict[str, Any], key: str) -> int:
+    value = _opt(d, key, (int, float))
+    if value is None:
+        return 0
+    if isinstance(value, bool) or value < 0:
+        raise BadLine(f"field '{key}' is not a token count")
+    return int(value)
+
+
+def _text_of(content: Any) -> str:
+    """Text of a tool_result ``content`` (a string or a list of blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(b.get("text", "") for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
+    return ""
+
+
+def prompt_text(text: str) -> str | None:
+    """The prompt a user typed, or None for injected text, local commands and markers."""
+    text = text.strip()
+    if not text:
+        return None
+    m = _COMMAND.search(text)
+    if m:
+        name = m.group(1) if m.group(1).startswith("/") else "/" + m.group(1)
+        if name in LOCAL_COMMANDS:
+            return None
+        args = _COMMAND_ARGS.search(text)
+        return f"{name} {args.group(1).strip() if args else ''}".strip()
+    if text.startswith(_NOT_PROMPTS):
+        return None
+    text = _IDE_TAGS.sub("", text).strip()
+    return text or None
+
+
+def read_content(text: str) -> str:
+    """File content from a Read result in ``cat -n`` form (``     1→line`` or ``     1<TAB>line``)."""
+    body = text.split("\n<system-reminder>", 1)[0]
+    out = []
+    for line in body.split("\n"):
+        m = _ARROW_LINE.match(line)
+        if m is None:
+            if not line.strip():
+                continue
+            break
+        out.append(m.group(1))
+    return "\n".join(out) + ("\n" if out else "")
+
+
+class ClaudeParser:
+    """Incremental parser of one Claude Code JSONL file. ``state`` is JSON-serialisable and resumable."""
+
+    def __init__(self, path: Path, state: dict[str, Any] | None = None) -> None:
+        self.path = path
+        if state is None:
+            stem = path.stem
+            subagent = is_subagent_file(path)
+            sid = stem if (UUID_RE.match(stem) and not subagent) else None
+            if subagent and path.parent.name == "subagents" and UUID_RE.match(path.parent.parent.name):
+                sid = path.parent.parent.name
+            state = {
+                "v": STATE_VERSION, "format": FORMAT, "session_id": sid, "id_from_stem": sid is not None,
+                "role": "subagent" if subagent else "trunk", "agent_id": None, "parent_id": None,
+                "cwd": None, "branch": None, "version": None, "git_commit": None, "first_ts": None, "last_ts": None,
+                "prompts": [], "groups": {}, "tools": {}, "pending": {}, "ops": [], "uuids": [],
+                "paths": [], "lines": 0, "broken": 0, "ignored": 0, "duplicates": 0, "foreign": 0,
+                "broken_samples": [], "warmup": False,
+            }
+        self.state = state
+        self._uuids: set[str] = set(state["uuids"])
+        self._paths: set[str] = set(state["paths"])
+
+    def dump(self) -> dict[str, Any]:
+        self.state["uuids"] = sorted(self._uuids)
+        self.state["paths"] = sorted(self._paths)
+        return self.state
+
+    # -- one line ---------------------------------------------------------------------------------------------
+
+    def feed(self, d: dict[str, Any]) -> None:
+        kind = d.get("type")
+        if not isinstance(kind, str):
+            raise BadLine("no 'type'")
+        if kind not in ("user", "assistant"):
+            self.state["ignored"] += 1  # progress, system, summary, snapshots, queue operations, unknown types
+            return
+        uuid = _opt(d, "uuid", str)
+        sid = _opt(d, "sessionId", str)
+        ts = _opt(d, "timestamp", str)
+        cwd = _opt(d, "cwd", str)
+        sidechain = bool(_opt(d, "isSidechain", bool))
+        message = d.get("message")
+        if not isinstance(message, dict):
+            raise BadLine("'message' is not an object")
+        st = self.state
+        if uuid is not None and uuid in self._uuids:
+            st["duplicates"] += 1
+            return
+        if st["session_id"] is None and sid:
+            st["session_id"] = sid
+        elif sid and sid != st["session_id"] and st["role"] == "trunk":
+            st["foreign"] += 1  # the replayed prefix of a resumed session: it belongs to the older session
+            return
+        handler = self._assistant if kind == "assistant" else self._user
+        handler(d, message, ts, sidechain)
+        # Only after the line was understood: state changes below cannot be half-done.
+        if uuid is not None:
+            self._uuids.add(uuid)
+        if ts:
+            st["first_ts"] = min(st["first_ts"] or ts, ts)
+            st["last_ts"] = max(st["last_ts"] or ts, ts)
+        if cwd and st["cwd"] is None:
+            st["cwd"] = cwd
+        branch = _opt(d, "gitBranch", str)
+        if branch and branch != "HEAD" and st["branch"] is None:
+            st["branch"] = branch
+        version = _opt(d, "version", str)
+        if version:
+            st["version"] = version
+        agent = _opt(d, "agentId", str)
+        if agent and st["agent_id"] is None:
+            st["agent_id"] = agent
+
+    def _assistant(self, d: dict[str, Any], message: dict[str, Any], ts: str | None, sidechain: bool) -> None:
+        mid = _opt(message, "id", str)
+        if not mid:
+            raise BadLine("assistant line without message.id")
+        model = _opt(message, "model", str)
+        content = message.get("content")
+        if content is not None and not isinstance(content, list | str):
+            raise BadLine("'message.content' is neither a list nor a string")
+        usage = _opt(message, "usage", dict) or {}
+        inp, out = _int(usage, "input_tokens"), _int(usage, "output_tokens")
+        read = _int(usage, "cache_read_input_tokens")
+        breakdown = _opt(usage, "cache_creation", dict)
+        if breakdown is not None:
+            five, hour = _int(breakdown, "ephemeral_5m_input_tokens"), _int(breakdown, "ephemeral_1h_input_tokens")
+            create = five + hour
+        else:
+            create, hour = _int(usage, "cache_creation_input_tokens"), 0
+        cost = _opt(d, "costUSD", (int, float))
+        synthetic = model == "<synthetic>" or bool(d.get("isApiErrorMessage"))
+        calls = []
+        for block in content if isinstance(content, list) else ():
+            if not isinstance(block, dict):
+                raise BadLine("a content block is not an object")
+            if block.get("type") == "tool_use":
+                call_id, name = _opt(block, "id", str), _opt(block, "name", str)
+                tool_input = _opt(block, "input", dict) or {}
+                if not call_id or not name:
+                    raise BadLine("tool_use without id or name")
+                calls.append((call_id, name, tool_input))
+        st = self.state
+        if not synthetic:
+            group = st["groups"].get(mid)
+            row = [inp, out, create, hour, read, model, int(sidechain), cost, ts]
+            # The final streamed line carries the final output count; keep the largest, the later one on a tie.
+            if group is None or out >= group[1]:
+                st["groups"][mid] = row
+        for call_id, name, tool_input in calls:
+            st["tools"][name] = st["tools"].get(name, 0) + 1
+            st["pending"][call_id] = [name, _compact_input(name, tool_input), ts]
+
+    def _user(self, d: dict[str, Any], message: dict[str, Any], ts: str | None, sidechain: bool) -> None:
+        content = message.get("content")
+        if not isinstance(content, str | list):
+            raise BadLine("'message.content' is neither a list nor a string")
+        st = self.state
+        texts: list[str] = []
+        results: list[tuple[str, Any, bool]] = []
+        for block in [content] if isinstance(content, str) else content:
+            if isinstance(block, str):
+                texts.append(block)
+                continue
+            if not isinstance(block, dict):
+                raise BadLine("a content block is not an object")
+            btype = block.get("type")
+            if btype == "text" and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+            elif btype == "tool_result":
+                call_id = _opt(block, "tool_use_id", str)
+                if not call_id:
+                    raise BadLine("tool_result without tool_use_id")
+                results.append((call_id, block.get("content"), block.get("is_error") is True))
+        if texts and not results and not d.get("isMeta") and not d.get("isCompactSummary"):
+            if st["role"] == "subagent" or sidechain:
+                if any(t.strip() == "Warmup" for t in texts):
+                    st["warmup"] = True
+            else:
+                for text in texts:
+                    prompt = prompt_text(text)
+                    if prompt:
+                        st["prompts"].append([ts, redact(prompt)])
+        tool_use_result = d.get("toolUseResult")
+        for call_id, result, is_error in results:
+            pending = st["pending"].pop(call_id, None)
+            if pending is not None:
+                self._result(pending, result, is_error, tool_use_result if len(results) == 1 else None, ts)
+
+    # -- tool results into operations --------------------------------------------------------------------------
+
+    def _result(self, pending: list[Any], content: Any, is_error: bool, tur: Any, ts: str | None) -> None:
+        name, args, call_ts = pending
+        text = _text_of(content)
+        failed = is_error or text.lstrip().startswith("<tool_use_error>") or (
+            isinstance(tur, str) and tur.startswith("Error"))
+        ops = self.state["ops"]
+        path = args.get("path")
+        first = isinstance(path, str) and path not in self._paths
+        when = call_ts or ts
+        if name == "Bash":
+            command = args.get("command") or ""
+            code = _EXIT_CODE.match(text)
+            ok = None if args.get("background") else not (failed or (code is not None and code.group(1) != "0"))
+            if parse_test_command(command) is not None:
+                ops.append({"op": "test", "cmd": redact(command), "ok": ok, "ts": when})
+            if ok:
+                for p in removed_paths(command):
+                    ops.append({"op": "delete", "path": p, "ts": when})
+            return
+        if name == "Glob" and isinstance(tur, dict) and isinstance(tur.get("filenames"), list):
+            names = [p for p in tur["filenames"] if isinstance(p, str)][:MAX_SEEN_PATHS]
+            if names:
+                ops.append({"op": "seen", "paths": names, "ts": when})
+            return
+        if failed or not isinstance(path, str) or not path:
+            return
+        if name == "Read":
+            if not first:
+                return
+            content_text, partial = None, bool(args.get("offset") or args.get("limit"))
+            info = tur.get("file") if isinstance(tur, dict) else None
+            if isinstance(info, dict) and isinstance(info.get("content"), str):
+                start, num, total = info.get("startLine"), info.get("numLines"), info.get("totalLines")
+                if isinstance(start, int) and isinstance(num, int) and isinstance(total, int):
+                    partial = partial or start > 1 or num < total
+                content_text = info["content"]
+                if content_text and not content_text.endswith("\n"):
+                    content_text += "\n"
+            elif isinstance(tur, dict) and tur.get("type") == "image":
+                return
+            elif not partial:
+                content_text = read_content(text)
+            ops.append({"op": "read", "path": path, "content": None if partial else redact(content_text or ""),
+                        "partial": partial, "ts": when})
+        elif name == "Write":
+            original = tur.get("originalFile") if isinstance(tur, dict) else None
+            created = isinstance(tur, dict) and tur.get("type") == "create"
+            ops.append({"op": "write", "path": path, "content": redact(args.get("content") or ""),
+                        "created": created, "original": redact(original) if first and isinstance(original, str)
+                        else None, "ts": when})
+        elif name in ("Edit", "MultiEdit"):
+            original = None
+            if isinstance(tur, dict):
+                original = tur.get("originalFile", tur.get("originalFileContents"))
+            edits = [[redact(o), redact(n), bool(a)] for o, n, a in args.get("edits", ())]
+            ops.append({"op": "edit", "path": path, "edits": edits,
+                        "original": redact(original) if first and isinstance(original, str) else None, "ts": when})
+        elif name == "NotebookEdit":
+            ops.append({"op": "unsupported", "path": path, "tool": name, "ts": when})
+        else:
+            return
+        self._paths.add(path)
+
+
+def _compact_input(name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    """The part of a tool input the importer needs (the rest can be large and is not stored)."""
+    def s(key: str) -> str:
+        v = tool_input.get(key)
+        return v if isinstance(v, str) else ""
+
+    if name == "Bash":
+        return {"command": s("command"), "background": bool(tool_input.get("run_in_background"))}
+    if name == "Read":
+        return {"path": s("file_path"), "offset": tool_input.get("offset"), "limit": tool_input.get("limit")}
+    if name == "Write":
+        return {"path": s("file_path"), "content": s("content")}
+    if name == "Edit":
+        return {"path": s("file_path"),
+                "edits": [[s("old_string"), s("new_string"), bool(tool_input.get("replace_all"))]]}
+    if name == "MultiEdit":
+        edits = [[e.get("old_string") or "", e.get("new_string") or "", bool(e.get("replace_all"))]
+                 for e in tool_input.get("edits") or () if isinstance(e, dict)
+                 and isinstance(e.get("old_string", ""), str) and isinstance(e.get("new_string", ""), str)]
+        return {"path": s("file_path"), "edits": edits}
+    if name == "NotebookEdit":
+        return {"path": s("notebook_path")}
+    return {}

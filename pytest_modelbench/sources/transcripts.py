@@ -1,0 +1,596 @@
+"""Helpers shared by the transcript importers (``claude_code.py``, ``codex.py``) and the history index.
+
+* :func:`redact` removes secrets before anything from a transcript is stored (history index, artifacts).
+* :func:`read_new_lines` reads a JSONL file from a byte offset, tolerating a torn last line.
+* :class:`Tokens`, :func:`estimate_cost`: tokens normalised to input / output / cache_read / cache_create, and a
+  cost estimate from litellm's bundled price map (read as JSON, litellm itself is never imported).
+* :func:`parse_test_command`: which shell commands run a test suite (the check command of a replay).
+* :func:`simulate`: apply a session's recorded file operations to its start, giving the start files, the gold
+  change and the files whose start is unknown.
+
+Pure module: no pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+# -- redaction --------------------------------------------------------------------------------------------------
+
+REDACTED = "[REDACTED]"
+
+# Known key shapes: OpenAI/Anthropic (sk-...), GitHub, Slack, AWS access key ids, Google API keys, Hugging Face,
+# JWTs, PEM private keys.
+_SECRET_SHAPES = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----"
+    r"|\bsk-[A-Za-z0-9_\-]{16,}"
+    r"|\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"
+    r"|\bgithub_pat_[A-Za-z0-9_]{20,}"
+    r"|\bxox[abprs]-[A-Za-z0-9\-]{10,}"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\bAIza[0-9A-Za-z_\-]{30,}"
+    r"|\bhf_[A-Za-z0-9]{30,}"
+    r"|\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
+    re.S,
+)
+# NAME_KEY=value, export API_TOKEN="value", "client_secret": "value", password: value ...
+_ASSIGNMENT = re.compile(
+    r"""(?i)(\b[A-Za-z0-9_]*(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|APIKEY|API_KEY|PASSWORD|SECRET)\b["']?\s*[:=]\s*["']?)"""
+    r"""([^\s"'`,;]{4,})"""
+)
+_BEARER = re.compile(r"(?i)(\b(?:authorization\s*[:=]\s*[\"']?)?bearer\s+)([A-Za-z0-9._~+/=\-]{8,})")
+_HINT = re.compile(r"(?i)key|token|secret|passw|bearer|-----BEGIN|sk-|gh[pousr]_|github_pat_|xox|AKIA|AIza|hf_|eyJ")
+
+
+def redact(text: str) -> str:
+    """Replace secret-looking spans with ``[REDACTED]``.
+
+    Covers provider key shapes (``sk-…``, ``ghp_…``, ``AKIA…``, ``AIza…``, ``hf_…``, ``xox?-…``, JWTs, PEM private
+    keys), ``Bearer`` tokens and assignments whose name ends in ``_KEY``, ``_TOKEN``, ``_SECRET``, ``_PASSWORD``
+    (``OPENAI_API_KEY=…``, ``"client_secret": "…"``). The name is kept, the value goes. Everything an importer stores
+    (prompts, commands, file contents) passes through here first.
+    """
+    if not text or not _HINT.search(text):
+        return text
+    text = _SECRET_SHAPES.sub(REDACTED, text)
+    text = _ASSIGNMENT.sub(lambda m: m.group(1) + REDACTED if m.group(2) != REDACTED else m.group(0), text)
+    return _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+# -- reading JSONL incrementally --------------------------------------------------------------------------------
+
+
+class BadLine(ValueError):
+    """A transcript line with the wrong shape: counted and skipped, never raised to the user."""
+
+
+# What a line handler may raise on hostile input; the reader counts it as a broken line.
+LINE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+
+def read_new_lines(path: Path, offset: int) -> tuple[list[bytes], int, int]:
+    """Complete lines of ``path`` from byte ``offset``: ``(lines, new_offset, size)``.
+
+    A last line without a newline is taken only when it is a whole JSON value; otherwise it is a line still being
+    written, left for the next read (``new_offset`` stops before it).
+    """
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    size = offset + len(data)
+    cut = data.rfind(b"\n")
+    complete, tail = (data[: cut + 1], data[cut + 1:]) if cut >= 0 else (b"", data)
+    lines = complete.split(b"\n")[:-1] if complete else []
+    end = offset + len(complete)
+    if tail.strip():
+        try:
+            json.loads(tail)
+        except ValueError:
+            pass
+        else:
+            lines.append(tail)
+            end = size
+    return lines, end, size
+
+
+def loads(line: bytes) -> Any:
+    """``json.loads`` that survives invalid UTF-8 (replaced) but still raises ValueError on broken JSON."""
+    try:
+        return json.loads(line)
+    except UnicodeDecodeError:
+        return json.loads(line.decode("utf-8", "replace"))
+
+
+def sniff_format(path: Path, max_lines: int = 20) -> str | None:
+    """``"claude-code"``, ``"codex"`` or None, from the first parseable lines of a JSONL file."""
+    try:
+        with open(path, "rb") as fh:
+            head = [fh.readline() for _ in range(max_lines)]
+    except OSError:
+        return None
+    for raw in head:
+        if not raw.strip():
+            continue
+        try:
+            d = loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(d, dict):
+            continue
+        if "payload" in d and d.get("type") in ("session_meta", "response_item", "event_msg", "turn_context"):
+            return "codex"
+        if "record_type" in d or ("instructions" in d and "id" in d and "sessionId" not in d):
+            return "codex"
+        if any(k in d for k in ("sessionId", "parentUuid", "leafUuid")) or d.get("type") in (
+            "file-history-snapshot", "summary", "queue-operation"
+        ):
+            return "claude-code"
+    return None
+
+
+# -- tokens and cost --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Normalised token counts. ``input`` is uncached input only; full prompt = input + cache_read + cache_create."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_create: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_create
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(self.input + other.input, self.output + other.output, self.cache_read + other.cache_read,
+                      self.cache_create + other.cache_create)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"input": self.input, "output": self.output, "cache_read": self.cache_read,
+                "cache_create": self.cache_create, "total": self.total}
+
+
+@lru_cache(maxsize=1)
+def _price_map() -> dict[str, Any]:
+    """litellm's bundled price map, read as a file (importing litellm takes seconds; never fetched)."""
+    spec = find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(list(spec.submodule_search_locations)[0]) / "model_prices_and_context_window_backup.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _price_keys(model: str) -> Iterable[str]:
+    base = model.rsplit("/", 1)[-1]
+    undated = re.sub(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})(?:-v\d+:\d+)?$", "", base)
+    for name in dict.fromkeys((model, base, undated)):
+        yield name
+        yield re.sub(r"(?<=\d)-(?=\d(?:\D|$))", ".", name)  # gpt-5-1-codex -> gpt-5.1-codex
+        yield f"anthropic/{name}"
+
+
+def model_price(model: str) -> dict[str, float] | None:
+    """Per-token prices of ``model`` (input, output, cache_read, cache_create, cache_create_1h), or None."""
+    table = _price_map()
+    for key in _price_keys(model):
+        entry = table.get(key)
+        if isinstance(entry, dict) and isinstance(entry.get("input_cost_per_token"), int | float):
+            inp = float(entry["input_cost_per_token"])
+            out = float(entry.get("output_cost_per_token") or 0.0)
+            read = entry.get("cache_read_input_token_cost")
+            create = entry.get("cache_creation_input_token_cost")
+            create_1h = entry.get("cache_creation_input_token_cost_above_1hr")
+            return {
+                "input": inp, "output": out,
+                "cache_read": float(read) if read is not None else inp,
+                "cache_create": float(create) if create is not None else inp,
+                "cache_create_1h": float(create_1h) if create_1h is not None else inp * 2,
+            }
+    return None
+
+
+def estimate_cost(model: str | None, tokens: Tokens, cache_create_1h: int = 0) -> float | None:
+    """Cost in USD from tokens and litellm's prices; None when the model or its price is unknown (never $0)."""
+    if not model:
+        return None
+    price = model_price(model)
+    if price is None:
+        return None
+    five_min = max(tokens.cache_create - cache_create_1h, 0)
+    return (tokens.input * price["input"] + tokens.output * price["output"] + tokens.cache_read * price["cache_read"]
+            + five_min * price["cache_create"] + cache_create_1h * price["cache_create_1h"])
+
+
+# -- test commands ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    """A shell command that runs a test suite. ``runner`` is pytest, npm, yarn, pnpm, go, cargo, tox, make, jest …"""
+
+    __test__ = False
+
+    command: str
+    runner: str
+    paths: tuple[str, ...] = ()  # pytest only: the files or folders it was given (relative to ``cwd``)
+    cwd: str = ""  # a leading ``cd DIR &&``
+
+    @property
+    def is_pytest(self) -> bool:
+        return self.runner == "pytest"
+
+
+_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_WRAPPERS = {"uv": ("run",), "poetry": ("run",), "pdm": ("run",), "hatch": ("run",), "pipenv": ("run",),
+             "rye": ("run",), "timeout": (), "time": (), "nice": (), "env": (), "sudo": (), "exec": (), "command": ()}
+# pytest options that take a value, so the value is not mistaken for a path.
+_PYTEST_VALUE_OPTS = {"-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "--rootdir", "--junitxml",
+                      "--cov", "--cov-report", "--durations", "--deselect", "--ignore", "--ignore-glob",
+                      "--log-level", "--timeout", "-W", "--confcutdir", "--basetemp", "--dist", "-r"}
+
+
+def _segments(command: str) -> list[str]:
+    return [s.strip() for s in re.split(r"&&|\|\||;|\n|\|", command) if s.strip()]
+
+
+def _words(segment: str) -> list[str]:
+    try:
+        return shlex.split(segment, posix=True)
+    except ValueError:
+        return segment.split()
+
+
+def _strip_wrappers(words: list[str]) -> list[str]:
+    while words:
+        head = words[0]
+        if _ENV_ASSIGN.match(head):
+            words = words[1:]
+        elif head in _WRAPPERS:
+            words = words[1:]
+            if head == "timeout" and words and re.fullmatch(r"[\d.]+[smh]?", words[0]):
+                words = words[1:]
+            for expected in _WRAPPERS[head]:
+                if words and words[0] == expected:
+                    words = words[1:]
+        else:
+            break
+    return words
+
+
+def _pytest_paths(args: list[str]) -> tuple[str, ...]:
+    paths: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a.startswith("-"):
+            if a in _PYTEST_VALUE_OPTS:
+                skip = True
+            continue
+        paths.append(a.split("::", 1)[0])
+    return tuple(dict.fromkeys(paths))
+
+
+def parse_test_command(command: str) -> TestCommand | None:
+    """The test command inside a shell command line, or None.
+
+    Recognised: ``pytest``/``py.test``, ``python -m pytest`` (any python), ``uv|poetry|pdm|hatch run …``,
+    ``tox``/``nox``, ``npm|yarn|pnpm|bun test`` and ``… run test``, ``npx jest|vitest|mocha``, ``go test``,
+    ``cargo test``, ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
+    A leading ``cd DIR &&`` is kept as ``cwd``.
+    """
+    cwd = ""
+    for segment in _segments(command):
+        words = _strip_wrappers(_words(segment))
+        if not words:
+            continue
+        head = posixpath.basename(words[0])
+        if head == "cd" and len(words) >= 2:
+            cwd = words[1]
+            continue
+        runner: str | None = None
+        rest: list[str] = []
+        if head in ("pytest", "py.test"):
+            runner, rest = "pytest", words[1:]
+        elif re.fullmatch(r"python[\d.]*", head) and len(words) >= 3 and words[1] == "-m" and words[2] == "pytest":
+            runner, rest = "pytest", words[3:]
+        elif head in ("tox", "nox"):
+            runner = head
+        elif head in ("npm", "yarn", "pnpm", "bun") and len(words) >= 2 and (
+            words[1] in ("test", "t") or (words[1] == "run" and len(words) >= 3 and words[2].startswith("test"))
+        ):
+            runner = head
+        elif head in ("npx", "pnpx", "bunx") and len(words) >= 2 and words[1] in ("jest", "vitest", "mocha"):
+            runner = words[1]
+        elif head in ("jest", "vitest", "mocha", "rspec"):
+            runner = head
+        elif head in ("go", "cargo", "mvn", "gradle", "./gradlew", "dotnet") and len(words) >= 2 \
+                and words[1] == "test":
+            runner = head.lstrip("./")
+        elif head == "make" and len(words) >= 2 and words[1] in ("test", "tests", "check"):
+            runner = "make"
+        elif head == "bundle" and words[1:3] == ["exec", "rspec"]:
+            runner = "rspec"
+        if runner is not None:
+            paths = _pytest_paths(rest) if runner == "pytest" else ()
+            return TestCommand(command=command.strip(), runner=runner, paths=paths, cwd=cwd)
+    return None
+
+
+_RM = re.compile(r"^(?:git\s+)?rm\s+(?:-[a-zA-Z]+\s+)*(.+)$")
+
+
+def removed_paths(command: str) -> list[str]:
+    """Paths a simple ``rm`` / ``git rm`` command deletes (no globs, no variables); other commands give []."""
+    out: list[str] = []
+    for segment in _segments(command):
+        m = _RM.match(segment)
+        if not m:
+            continue
+        for word in _words(m.group(1)):
+            if word.startswith("-") or any(ch in word for ch in "*?$`{"):
+                continue
+            out.append(word)
+    return out
+
+
+# -- languages --------------------------------------------------------------------------------------------------
+
+LANGUAGES: dict[str, str] = {
+    ".py": "python", ".pyi": "python", ".ipynb": "python", ".js": "javascript", ".jsx": "javascript",
+    ".mjs": "javascript", ".cjs": "javascript", ".ts": "typescript", ".tsx": "typescript", ".go": "go",
+    ".rs": "rust", ".java": "java", ".kt": "kotlin", ".rb": "ruby", ".php": "php", ".cs": "csharp",
+    ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".swift": "swift", ".scala": "scala",
+    ".ex": "elixir", ".exs": "elixir", ".heex": "elixir", ".erl": "erlang", ".sh": "shell", ".bash": "shell",
+    ".sql": "sql", ".lua": "lua", ".dart": "dart", ".r": "r", ".jl": "julia", ".hs": "haskell", ".ml": "ocaml",
+    ".vue": "javascript", ".svelte": "javascript", ".md": "markdown", ".rst": "markdown",
+}
+
+
+def language_of(paths: Sequence[str]) -> str:
+    """The most common programming language among ``paths`` (markdown only when nothing else); else unknown."""
+    counts: dict[str, int] = {}
+    for p in paths:
+        lang = LANGUAGES.get(posixpath.splitext(p)[1].lower())
+        if lang:
+            counts[lang] = counts.get(lang, 0) + 1
+    code = {k: v for k, v in counts.items() if k != "markdown"} or counts
+    if not code:
+        return "unknown"
+    return sorted(code.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def is_test_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+# -- replaying recorded file operations -------------------------------------------------------------------------
+
+# Operation records (plain dicts, as stored in the history index). Every op has "op", "path" (absolute, or relative
+# to the session's cwd) and "ts". Kinds:
+#   read      {content: str | None, partial: bool}          full text of the file as the agent saw it
+#   write     {content, created: bool, original: str | None} whole-file write; original = content before, if known
+#   edit      {edits: [[old, new, replace_all], ...], original: str | None}
+#   add       {content}                                     a patch adding a file (it did not exist)
+#   update    {hunks: [[old_lines, new_lines, anchor], ...], move: str | None}   a Codex patch hunk list
+#   delete    {}                                            rm / a patch deleting the file
+#   unsupported {tool}                                      a change we cannot replay (e.g. NotebookEdit)
+#   seen      {paths: [...]}                                files listed by Glob/LS; absent ones make it partial
+#   test      {cmd, ok: bool | None, cwd}                   a test command and whether it ended green
+
+UNKNOWN = object()  # a file whose content at the start is not known
+
+
+class EditFailed(ValueError):
+    pass
+
+
+def apply_edits(text: str, edits: Sequence[Sequence[Any]]) -> str:
+    """Claude Code ``Edit``/``MultiEdit`` semantics: each old string must occur; ``replace_all`` replaces all."""
+    for old, new, replace_all in edits:
+        if old == "":
+            if text:
+                raise EditFailed("an empty old_string on a file that is not empty")
+            text = new
+            continue
+        if old not in text:
+            raise EditFailed("old_string not found")
+        text = text.replace(old, new) if replace_all else text.replace(old, new, 1)
+    return text
+
+
+def _seek(lines: list[str], pattern: list[str], start: int) -> int:
+    """Where ``pattern`` occurs in ``lines`` from ``start``: exact, then ignoring trailing, then all whitespace."""
+    if not pattern:
+        return start
+    n = len(pattern)
+    for norm in (lambda s: s, str.rstrip, str.strip):
+        target = [norm(p) for p in pattern]
+        for i in range(start, len(lines) - n + 1):
+            if all(norm(lines[i + j]) == target[j] for j in range(n)):
+                return i
+    return -1
+
+
+def apply_hunks(text: str, hunks: Sequence[Sequence[Any]]) -> str:
+    """Apply Codex ``*** Update File`` hunks (context / - / + lines) in order, as codex's apply_patch does."""
+    lines = text.split("\n")
+    trailing = bool(lines) and lines[-1] == ""
+    if trailing:
+        lines.pop()
+    cursor = 0
+    for old, new, anchor in hunks:
+        if anchor:
+            found = _seek(lines, [anchor], cursor)
+            if found >= 0:
+                cursor = found + 1
+        at = _seek(lines, list(old), cursor)
+        if at < 0:
+            at = _seek(lines, list(old), 0)
+        if at < 0:
+            raise EditFailed("patch context not found")
+        lines[at: at + len(old)] = list(new)
+        cursor = at + len(new)
+    return "\n".join(lines) + ("\n" if trailing or not lines else "")
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The outcome of replaying the recorded operations onto the start.
+
+    ``start``: relative path -> content (None = absent at the start) for every file whose start is known;
+    ``final``: relative path -> content (None = deleted) for every file the session changed;
+    ``unknown``: changed files whose start content could not be found; ``failed``: (path, why) of edits that do
+    not apply; ``outside``: changed paths outside the working directory; ``missing``: files the session saw
+    (listed or read in part) but whose content is not known.
+    """
+
+    start: dict[str, str | None]
+    final: dict[str, str | None]
+    unknown: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+    outside: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    unsupported: tuple[str, ...] = ()
+    from_lookup: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def changed(self) -> list[str]:
+        return sorted(p for p in self.final if self.final[p] != self.start.get(p, UNKNOWN))
+
+
+def relative(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` as a POSIX path, or None when it lies outside."""
+    if not path:
+        return None
+    full = path if os.path.isabs(path) else os.path.join(root, path)
+    rel = os.path.relpath(os.path.normpath(full), os.path.normpath(root)) if root else os.path.normpath(full)
+    rel = rel.replace(os.sep, "/")
+    if rel == "." or rel.startswith("../") or rel == ".." or os.path.isabs(rel):
+        return None
+    return rel
+
+
+def simulate(ops: Sequence[dict[str, Any]], root: str,
+             lookup: Callable[[str], str | None | object] | None = None) -> Simulation:
+    """Apply ``ops`` (in order) to the start of the workspace rooted at ``root``.
+
+    The start of a file is the first thing the transcript shows about it (a full Read, an Edit's original file,
+    a Write that created it); when the transcript does not show it, ``lookup(rel)`` is asked (a git commit) and
+    may return the content, None (absent) or UNKNOWN.
+    """
+    start: dict[str, Any] = {}
+    current: dict[str, Any] = {}
+    changed: set[str] = set()
+    failed: list[tuple[str, str]] = []
+    outside: list[str] = []
+    seen: set[str] = set()
+    partial: set[str] = set()
+    unsupported: list[str] = []
+    looked_up: set[str] = set()
+
+    def learn(rel: str, op: dict[str, Any]) -> None:
+        """Take the start of ``rel`` from ``op`` when it shows it (before the session changed the file)."""
+        kind = op["op"]
+        known: Any = UNKNOWN
+        if kind == "read" and isinstance(op.get("content"), str) and not op.get("partial"):
+            known = op["content"]
+        elif kind in ("edit", "write") and isinstance(op.get("original"), str):
+            known = op["original"]
+        elif (kind == "write" and op.get("created")) or kind == "add":
+            known = None
+        if known is UNKNOWN and rel not in current and lookup is not None:
+            known = lookup(rel)
+            if known is not UNKNOWN:
+                looked_up.add(rel)
+        if rel not in current or known is not UNKNOWN:
+            start[rel] = current[rel] = known
+
+    for op in ops:
+        kind = op.get("op")
+        if kind == "test":
+            continue
+        if kind == "seen":
+            for p in op.get("paths") or ():
+                rel = relative(str(p), root)
+                if rel:
+                    seen.add(rel)
+            continue
+        rel = relative(str(op.get("path") or ""), root)
+        if rel is None:
+            if kind not in ("read",):
+                outside.append(str(op.get("path")))
+            continue
+        if rel not in current or (current[rel] is UNKNOWN and rel not in changed):
+            learn(rel, op)
+        if kind == "read":
+            if op.get("partial") or not isinstance(op.get("content"), str):
+                partial.add(rel)
+            continue
+        if kind == "unsupported":
+            unsupported.append(rel)
+            continue
+        changed.add(rel)
+        cur = current[rel]
+        try:
+            if kind == "write" or kind == "add":
+                current[rel] = op.get("content") or ""
+            elif kind == "delete":
+                current[rel] = None
+            elif kind == "edit":
+                if cur is UNKNOWN:
+                    continue
+                current[rel] = apply_edits(cur or "", op.get("edits") or ())
+            elif kind == "update":
+                if cur is UNKNOWN:
+                    continue
+                if cur is None:
+                    raise EditFailed("update of a file that does not exist")
+                new_text = apply_hunks(cur, op.get("hunks") or ())
+                move = op.get("move")
+                moved = relative(str(move), root) if move else None
+                if move and moved is None:
+                    outside.append(str(move))
+                elif moved:
+                    current[rel] = None
+                    if moved not in current:
+                        start[moved] = None
+                    current[moved] = new_text
+                    changed.add(moved)
+                    continue
+                current[rel] = new_text
+        except EditFailed as exc:
+            failed.append((rel, str(exc)))
+            current[rel] = UNKNOWN
+    failed_paths = {p for p, _ in failed}
+    unknown = sorted(p for p in changed if current.get(p) is UNKNOWN and p not in failed_paths)
+    final = {p: current[p] for p in changed if current[p] is not UNKNOWN}
+    known_start = {p: v for p, v in start.items() if v is not UNKNOWN}
+    # Written over without a known start: the gold is known, but the start may lack a file that existed.
+    blind = {p for p in changed if start.get(p, UNKNOWN) is UNKNOWN and p in final}
+    missing = sorted((seen | partial | blind) - {p for p, v in known_start.items() if v is not None})
+    return Simulation(
+        start=known_start, final=final, unknown=tuple(sorted(unknown)), failed=tuple(failed),
+        outside=tuple(dict.fromkeys(outside)), missing=tuple(missing), unsupported=tuple(sorted(set(unsupported))),
+        from_lookup=frozenset(looked_up),
+    )
+

@@ -1,0 +1,1 @@
+"""Test utilities shipped with pytest-modelbench (a loopback OpenAI-compatible server)."""

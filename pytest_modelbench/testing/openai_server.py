@@ -1,0 +1,241 @@
+"""A loopback OpenAI-compatible chat-completions server for tests and benchmarks (no network beyond 127.0.0.1).
+
+Behaviour is chosen by the model name in the request (``openai/<name>`` through litellm sends ``<name>``):
+
+- ``solver``: solves sessions it has been taught (:meth:`FakeOpenAI.teach`): in agent mode (when the request has
+  tools) it calls ``write_file`` for each file of the solution and then ``finish``; without tools it answers with
+  whole files in fenced blocks (``path`` on the fence line).
+- ``solver-text``: like ``solver`` but never uses native tool calls: it speaks the text tool protocol.
+- ``noop``: answers that it changes nothing (and calls ``finish`` when tools are offered).
+- ``garbage``: answers unparseable text, or a tool call with broken JSON arguments.
+- anything else: like ``noop``.
+
+Faults: ``fault_rate`` (0-1) of requests fail with one of ``fault_kinds`` (``429``, ``500``, ``timeout``,
+``malformed``), chosen by a seeded RNG; ``latency`` seconds are added to every answer. Every request body is kept in
+``requests`` (for assertions such as "this secret was never sent"). The server stops with :meth:`close`, and by
+itself after ``lifetime`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+FAULT_KINDS = ("429", "500", "timeout", "malformed")
+
+
+@dataclass
+class Lesson:
+    """What the solver writes when a prompt contains ``marker``: relative path -> full file text."""
+
+    marker: str
+    files: dict[str, str]
+    delete: tuple[str, ...] = ()
+
+
+@dataclass
+class FakeOpenAI:
+    latency: float = 0.0
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    seed: int = 0
+    lifetime: float = 900.0
+    timeout_sleep: float = 30.0
+    prompt_tokens_per_char: float = 0.25
+    lessons: list[Lesson] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.seed)
+        handler = _make_handler(self)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+        self._timer = threading.Timer(self.lifetime, self.close)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def teach(self, marker: str, files: dict[str, str], delete: tuple[str, ...] = ()) -> None:
+        self.lessons.append(Lesson(marker, dict(files), tuple(delete)))
+
+    def teach_sessions(self, sessions: Any) -> None:
+        """Teach the solver the gold change of each session (a Session's prompt identifies it)."""
+        from pathlib import Path
+
+        for session in sessions:
+            files = dict(session.gold.files.files)
+            directory = session.gold.files.directory
+            if directory is not None:
+                for path in sorted(Path(directory).rglob("*")):
+                    if path.is_file() and "__pycache__" not in path.parts:
+                        files.setdefault(path.relative_to(directory).as_posix(), path.read_text(encoding="utf-8"))
+            self.teach(session.prompt.strip()[:200], files, tuple(session.gold.delete))
+
+    def close(self) -> None:
+        self._timer.cancel()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- behaviour -------------------------------------------------------------------------------------------
+
+    def _fault(self) -> str | None:
+        with self._lock:
+            if self.fault_rate and self._rng.random() < self.fault_rate:
+                self.faults += 1
+                return self._rng.choice(self.fault_kinds)
+        return None
+
+    def _lesson(self, messages: list[dict[str, Any]]) -> Lesson | None:
+        text = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+        for lesson in self.lessons:
+            if lesson.marker in text:
+                return lesson
+        return None
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        model = str(body.get("model", ""))
+        messages = body.get("messages") or []
+        tools = body.get("tools")
+        done_before = any(m.get("role") == "tool" for m in messages) or any(
+            "TOOL RESULT" in str(m.get("content") or "") for m in messages if m.get("role") == "user")
+        message: dict[str, Any]
+        if model.startswith("garbage"):
+            if tools and not done_before:
+                message = _tool_message([("write_file", "{not json at all")])
+            else:
+                message = {"role": "assistant", "content": "~~~ %%% no code here, just noise \u0000 ]]"}
+        elif model.startswith("solver"):
+            lesson = self._lesson(messages)
+            text_protocol = model.startswith("solver-text") or not tools
+            if lesson is None:
+                message = {"role": "assistant", "content": "I do not know this task."}
+            elif tools or "tool protocol" in str(messages[0].get("content", "")).lower():
+                calls = [("write_file", json.dumps({"path": p, "content": c})) for p, c in lesson.files.items()]
+                calls += [("run_command", json.dumps({"command": f"rm -f {p}"})) for p in lesson.delete]
+                calls.append(("finish", json.dumps({"summary": "done"})))
+                if done_before:
+                    calls = [("finish", json.dumps({"summary": "done"}))]
+                if text_protocol:
+                    blocks = "\n".join(f"```tool\n{json.dumps({'tool': n, 'arguments': json.loads(a)})}\n```"
+                                       for n, a in calls)
+                    message = {"role": "assistant", "content": "Here are my edits.\n" + blocks}
+                else:
+                    message = _tool_message(calls)
+            else:
+                blocks = "\n\n".join(f"```python path={p}\n{c}```" for p, c in lesson.files.items())
+                message = {"role": "assistant", "content": "Here is the change.\n\n" + blocks}
+        else:
+            if tools:
+                message = _tool_message([("finish", json.dumps({"summary": "nothing to change"}))])
+            else:
+                message = {"role": "assistant", "content": "I would not change anything."}
+        prompt_chars = sum(len(json.dumps(m)) for m in messages)
+        completion_chars = len(json.dumps(message))
+        max_tokens = int(body.get("max_tokens") or 1 << 30)
+        usage = {
+            "prompt_tokens": max(1, int(prompt_chars * self.prompt_tokens_per_char)),
+            # A real server stops at max_tokens; the fake one reports at most that many.
+            "completion_tokens": min(max_tokens, max(1, int(completion_chars * self.prompt_tokens_per_char))),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": f"{model}-2026-01-01",
+            "choices": [{"index": 0, "message": message,
+                         "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+            "usage": usage,
+        }
+
+
+def _tool_message(calls: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": args}}
+            for i, (name, args) in enumerate(calls)
+        ],
+    }
+
+
+def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+        def _send(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            if self.path.rstrip("/").endswith("/models"):
+                self._send(200, json.dumps({"object": "list", "data": []}).encode())
+            else:
+                self._send(404, b'{"error": {"message": "not found"}}')
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                self._send(400, b'{"error": {"message": "bad json"}}')
+                return
+            with server._lock:
+                server.requests.append(body)
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                self._answer(body)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _answer(self, body: dict[str, Any]) -> None:
+            if server.latency:
+                time.sleep(server.latency)
+            fault = server._fault()
+            if fault == "429":
+                self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}')
+                return
+            if fault == "500":
+                self._send(500, b'{"error": {"message": "boom", "type": "server_error"}}')
+                return
+            if fault == "timeout":
+                time.sleep(server.timeout_sleep)
+                self._send(504, b'{"error": {"message": "late"}}')
+                return
+            if fault == "malformed":
+                self._send(200, b'{"id": "x", "choices": [ {"message": ')
+                return
+            self._send(200, json.dumps(server.answer(body)).encode())
+
+    return Handler
