@@ -24,7 +24,9 @@ def read_store(db: Path) -> tuple[list[dict], list[dict]]:
 
 
 def read_artifacts(folder: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
+    """Artifacts in the order they were written."""
+    paths = sorted((folder / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return [json.loads(p.read_text()) for p in paths]
 
 
 def write_case(folder: Path, case_id: str, start: dict[str, str], gold: dict[str, str], check_files: dict[str, str],
