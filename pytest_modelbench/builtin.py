@@ -48,7 +48,8 @@ def pytest_modelbench_replay(
     refused = bench.precheck(model)
     if refused is not None:  # a cloud model without --allow-cloud, or the cap already reached: no call at all
         status, reason = refused
-        return ReplayResult(turns=0, cost_usd=0.0, evidence={"precheck": reason}, status=status, reason=reason)
+        return ReplayResult(turns=0, cost_usd=0.0, evidence={"precheck": reason, "model_calls": 0}, status=status,
+                            reason=reason)
     prepared = bench.cache.prepare(session, bench.checker)  # cached: a file read
     from .models.providers import parse_model_settings
 

@@ -130,16 +130,15 @@ class Door:
         if self.ledger.exhausted:
             return {"ok": False, "kind": "over-budget", "error": "the budget cap has been reached"}
         price = self.price(model)
-        ticket = None
-        if cfg.budget_cap_usd is not None:
-            if price is None:
-                return {"ok": False, "kind": "price-unknown",
-                        "error": f"no price known for {model}: set --price {model}=IN,OUT to use it under a cap"}
-            worst = prompt_token_bound(messages, tools) * price[0] + max_tokens * price[1]
-            ticket = self.ledger.reserve(worst)
-            if ticket is None:
-                return {"ok": False, "kind": "over-budget",
-                        "error": f"the call would need up to ${worst:.6f}, which does not fit under the cap"}
+        if price is None and cfg.budget_cap_usd is not None:
+            return {"ok": False, "kind": "price-unknown",
+                    "error": f"no price known for {model}: set --price {model}=IN,OUT to use it under a cap"}
+        # Every call goes through the ledger (without a cap it always fits), so spent is known with or without one.
+        worst = prompt_token_bound(messages, tools) * price[0] + max_tokens * price[1] if price is not None else 0.0
+        ticket = self.ledger.reserve(worst)
+        if ticket is None:
+            return {"ok": False, "kind": "over-budget",
+                    "error": f"the call would need up to ${worst:.6f}, which does not fit under the cap"}
         outcome: dict[str, Any]
         spent: float | None = None
         try:
@@ -154,8 +153,7 @@ class Door:
                 self._cache_write(key, outcome)
                 self._fingerprint(model, outcome.get("provider_model"), local, api_base)
         finally:
-            if ticket is not None:
-                self.ledger.settle(ticket, spent)
+            self.ledger.settle(ticket, spent)
         return outcome
 
     def _semaphore(self, provider: str) -> threading.BoundedSemaphore:
