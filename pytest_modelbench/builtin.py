@@ -61,6 +61,46 @@ def pytest_modelbench_replay(
 
 
 def pytest_modelbench_score(config: pytest.Config, context: ScoreContext) -> list[ComponentScore]:
+    """Rubric v1's measured components: tests, lint, complexity, types, coverage and the judge (llm).
+
+    The cost component needs every candidate of the session and is computed on the controller.
+    """
+    from .scoring.complexity import score_complexity
+    from .scoring.coverage import score_coverage
+    from .scoring.judge import score_judge
+    from .scoring.lint import score_lint
+    from .scoring.types import score_types
+
+    wanted = {name for name, w in context.rubric.static_weights if w > 0} | {
+        name for name, w in context.rubric.weights if w > 0}
     component, evidence = score_tests(context.before, context.after)
     context.evidence["tests"] = evidence
-    return [component]
+    scores = [component]
+    python = context.session.language == "python"
+    static = {
+        "lint": lambda: score_lint({k: v for k, v in context.start_files.items() if v is not None},
+                                   context.candidate_files),
+        "complexity": lambda: score_complexity(context.start_files, context.candidate_files, context.gold_files),
+        "types": lambda: score_types(context.start_all, context.start_files, context.candidate_files),
+        "coverage": lambda: score_coverage(context.start_files, context.candidate_files, context.executed),
+    }
+    for name, measure in static.items():
+        if name not in wanted:
+            continue
+        if not python:
+            scores.append(ComponentScore(name, None, "not python"))
+            continue
+        component, evidence = measure()
+        context.evidence[name] = evidence
+        scores.append(component)
+    if "llm" in wanted:
+        from .session import BenchmarkSession
+
+        bench = config.pluginmanager.get_plugin("modelbench-session")
+        assert isinstance(bench, BenchmarkSession)
+        judge = bench.settings.judge
+        client = bench.client if judge else None
+        component, evidence = score_judge(client, judge, context.session.prompt, context.diff)
+        context.evidence["llm"] = evidence
+        scores.append(component)
+    return scores

@@ -76,8 +76,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-iterations", "modelbench_max_iterations",
            "iterative mode: rounds fed with the failing check output (default 3).", "int", "N"),
     Option("--max-turns", "modelbench_max_turns", "agent mode: model calls per replay (default 20).", "int", "N"),
+    Option("--judge", "modelbench_judge",
+           "model that grades every replay (the llm component), through the same door as the candidates.",
+           "string", "MODEL"),
     Option("--model-timeout", "modelbench_model_timeout", "seconds per model call before it is retried (default 120).",
            "float", "S"),
+    # -- your own history: transcript sources --
+    Option("--check-command", "modelbench_check_command",
+           "the pytest command that checks transcript sessions (default: the test command the original agent ran).",
+           "string", "CMD"),
+    Option("--sample-manifest", "modelbench_sample_manifest",
+           "JSON file freezing the sample: written on first use, reused afterwards (ids, content hashes, strata).",
+           "string", "PATH"),
 )
 
 
@@ -127,6 +137,9 @@ class Settings:
     max_turns: int = 20
     model_timeout: float = 120.0
     model_settings_lines: tuple[str, ...] = ()
+    judge: str | None = None
+    check_command: str | None = None
+    sample_manifest: Path | None = None
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -221,7 +234,21 @@ def resolve(config: pytest.Config) -> Settings:
         rubric=rubric,
         with_tests=bool(config.getoption("modelbench_with_tests")),
         min_score=min_score,
+        **_resolve_history(by_flag, root),
     )
+
+
+def _resolve_history(by_flag: dict[str, Callable[[], Any]], root: Path) -> dict[str, Any]:
+    """The options of transcript sources (issue: your own history)."""
+    from .sources.transcripts import check_command_problem
+
+    check = by_flag["--check-command"]()
+    problem = check_command_problem(check.strip()) if check else None
+    if problem:
+        raise pytest.UsageError(f"--check-command: {problem}")
+    manifest = by_flag["--sample-manifest"]()
+    return {"check_command": check.strip() if check else None,
+            "sample_manifest": _path(manifest, root) if manifest else None}
 
 
 CACHE_MODES = ("off", "read", "write", "readwrite")
@@ -292,4 +319,5 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         "max_turns": _int("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
         "model_timeout": _float("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
         "model_settings_lines": lines,
+        "judge": (by_flag["--judge"]() or "").strip() or None,
     }

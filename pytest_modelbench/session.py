@@ -6,6 +6,7 @@ items and send each outcome back on its test report. Without xdist one process d
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shutil
 import tempfile
@@ -87,6 +88,7 @@ class BenchmarkSession:
         self.budget_final: dict[str, Any] | None = None
         self.fingerprints: dict[str, Any] = {}
         self.broker_stats: dict[str, Any] = {}
+        self._cost_done: set[tuple[str, int]] = set()
 
     # -- construction -------------------------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class BenchmarkSession:
         # Decide the runner here too, so a fallback warning is shown once even when only workers run items.
         _ = self.runner
         self.store = Store(self.settings.store)
-        if any(m not in REFERENCE_MODELS for m in self.settings.models):
+        if self.settings.judge or any(m not in REFERENCE_MODELS for m in self.settings.models):
             self.start_broker()
         self.store.create_run(
             self.run_id, self.settings.name, self.rubric.version, self.settings.models,
@@ -192,6 +194,10 @@ class BenchmarkSession:
         return None
 
     @property
+    def wants_coverage(self) -> bool:
+        return dict(self.rubric.static_weights).get("coverage", 0) > 0 and self.rubric.weight("static") > 0
+
+    @property
     def checker(self) -> Checker:
         if self._checker is None:
             self._checker = Checker(self.runner, self.run_dir / "scratch")
@@ -227,7 +233,7 @@ class BenchmarkSession:
         """Replay ``model`` on ``session``, run the check, score it. Raises only when the harness itself breaks."""
         start = time.monotonic()
         base = dict(session_id=session.id, source=session.source, model=model, intent=session.intent)
-        prepared = self.cache.prepare(session, self.checker)
+        prepared = self.cache.prepare(session, self.checker, self.wants_coverage)
         if not prepared.valid:
             return Outcome(**base, status="skipped", solved=None, static_score=None, llm_score=None,
                            combined_score=None, cost_usd=None, duration_seconds=round(time.monotonic() - start, 3),
@@ -238,7 +244,8 @@ class BenchmarkSession:
                 # The gold replay is exactly the harness validation just run: same workspace, same check.
                 replay = ReplayResult(0, 0.0, {"mode": "reference", "applied": "gold"})
                 after, touched, workspace = prepared.gold, prepared.gold_touched, prepared.gold_workspace
-                seconds = prepared.gold_seconds
+                seconds, executed = prepared.gold_seconds, prepared.gold_executed
+                files = python_files(prepared.pristine, workspace, touched)
             else:
                 workspace = copy_workspace(prepared.pristine, Path(tmp) / "ws")
                 replay = self.config.hook.pytest_modelbench_replay(
@@ -251,11 +258,20 @@ class BenchmarkSession:
                                    duration_seconds=round(time.monotonic() - start, 3), num_turns=replay.turns,
                                    skip_reason=replay.reason, evidence={"replay": replay.evidence})
                 touched = touched_files(prepared.pristine, workspace)
+                # Read what static scoring needs now: the check restores test files and config in place.
+                files = python_files(prepared.pristine, workspace, touched)
                 check_start = time.monotonic()
-                after = self.checker.run(session, workspace, prepared.pristine).counts
+                check = self.checker.run(session, workspace, prepared.pristine, self.wants_coverage)
+                after, executed = check.counts, check.executed
                 seconds = time.monotonic() - check_start
-            context = ScoreContext(session, model, self.rubric, prepared.before, after, prepared.pristine, workspace,
-                                   prepared.gold_workspace)
+            candidate_files, start_files, diff = files
+            gold_candidate, _, _ = python_files(prepared.pristine, prepared.gold_workspace, prepared.gold_touched)
+            context = ScoreContext(
+                session, model, self.rubric, prepared.before, after, prepared.pristine, workspace,
+                prepared.gold_workspace, candidate_files=candidate_files, start_files=start_files,
+                gold_files=gold_candidate, start_all=all_python_files(prepared.pristine), executed=executed,
+                diff=diff,
+            )
             measured: dict[str, ComponentScore] = {}
             for result in self.config.hook.pytest_modelbench_score(config=self.config, context=context):
                 for component in result or ():
@@ -266,6 +282,7 @@ class BenchmarkSession:
             **context.evidence,
             "replay": replay.evidence,
             "touched": touched,
+            "diff": diff,
             "runner": self.runner.name,
             "check_seconds": round(seconds, 3),
         }
@@ -301,11 +318,39 @@ class BenchmarkSession:
         self.store.write_outcome(self.run_id, outcome)
         self.outcomes.append(outcome)
         self.config.hook.pytest_modelbench_outcome(config=self.config, outcome=outcome)
+        group = [o for o in self.outcomes if o.session_key == outcome.session_key
+                 and o.repeat_index == outcome.repeat_index]
+        if len(group) == len(self.settings.models):
+            self.score_cost(outcome.session_key, outcome.repeat_index)
+
+    def score_cost(self, session_key: str, repeat_index: int) -> None:
+        """The cost component for one session, once all its candidates are done; updates store and outcomes."""
+        from .scoring.cost import cost_scores
+
+        if self.rubric.weight("cost") <= 0 or (session_key, repeat_index) in self._cost_done:
+            return
+        self._cost_done.add((session_key, repeat_index))
+        group = [(i, o) for i, o in enumerate(self.outcomes)
+                 if o.session_key == session_key and o.repeat_index == repeat_index and o.status == "complete"]
+        scores = cost_scores({o.model: o.cost_usd for _, o in group})
+        for i, o in group:
+            measured = {c.name: c for c in o.components if c.present or c.reason}
+            measured["cost"] = scores[o.model]
+            components, combined = combine(self.rubric, {k: v for k, v in measured.items() if k != "static"})
+            evidence = {**o.evidence, "cost": {"replay_cost_usd": o.cost_usd,
+                                               "judge_cost_usd": (o.evidence.get("llm") or {}).get("cost_usd"),
+                                               "compared_with": sorted(m.model for _, m in group)}}
+            updated = dataclasses.replace(o, components=tuple(components), combined_score=combined, evidence=evidence)
+            self.outcomes[i] = updated
+            self.store.write_outcome(self.run_id, updated)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or self.store is None or self.finished:
             return
         self.finished = True
+        # Sessions whose candidates did not all run (-k, --lf, interruptions): cost among those that did.
+        for key in sorted({(o.session_key, o.repeat_index) for o in self.outcomes}):
+            self.score_cost(*key)
         from .store.artifact import build_artifact, default_artifact_path, write_artifact
 
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
@@ -344,28 +389,89 @@ class BenchmarkSession:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
+def python_files(pristine: Path, workspace: Path,
+                 touched: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, str | None], str]:
+    """Touched Python files after and at the start (None: new), and the redacted diff of the whole change."""
+    from .models.redact import redact
+    from .replay.workspace import unified_diff
+
+    after: dict[str, str] = {}
+    start: dict[str, str | None] = {}
+    for rel in (*touched.get("added", ()), *touched.get("modified", ())):
+        if not rel.endswith(".py"):
+            continue
+        try:
+            after[rel] = (workspace / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        old = pristine / rel
+        start[rel] = old.read_text(encoding="utf-8", errors="replace") if old.is_file() else None
+    return after, start, redact(unified_diff(pristine, workspace))
+
+
+def all_python_files(root: Path) -> dict[str, str]:
+    from .replay.workspace import walk_files
+
+    out = {}
+    for rel, path in walk_files(root).items():
+        if rel.endswith(".py"):
+            try:
+                out[rel] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+    return out
+
+
 def build_plan(config: pytest.Config, settings: Settings) -> Plan:
-    """Load every source named by ``--sessions`` and sample it; errors become UsageErrors naming the source."""
+    """Load every source named by ``--sessions`` and sample it; errors become UsageErrors naming the source.
+
+    With ``--sample-manifest`` the sample is read from the manifest when it exists, and written to it otherwise.
+    Transcript sources are sampled on light sessions; only the sample gets its workspace built (``materialize``).
+    """
     chosen: list[Session] = []
     strata: dict[str, dict[str, int]] = {}
     seen: dict[str, str] = {}
+    provided: set[str] = set()
+    from .manifest import ManifestError, build_manifest, read_manifest, write_manifest
     from .sampling import stratum_counts
+    from .sources.transcripts import TranscriptSource
 
+    is_worker = hasattr(config, "workerinput")
+    manifest_path = settings.sample_manifest
+    manifest = None
+    if manifest_path is not None and manifest_path.exists():
+        try:
+            manifest = read_manifest(manifest_path)
+        except ManifestError as exc:
+            raise pytest.UsageError(str(exc)) from None
     for spec in settings.sessions:
         try:
             source = config.hook.pytest_modelbench_source(config=config, spec=spec)
             if source is None:
                 raise SourceError(f"--sessions {spec}: not a known source (demo, humaneval) nor an existing path")
+            if isinstance(source, TranscriptSource):
+                # The controller imports new transcript lines; workers read the same index, so they sample the same.
+                source.configure(store=settings.store, check_command=settings.check_command, refresh=not is_worker)
             sessions = list(source.sessions())
         except SourceError as exc:
             raise pytest.UsageError(str(exc)) from None
         except WorkspaceError as exc:
             raise pytest.UsageError(f"--sessions {spec}: {exc}") from None
+        provided.update(s.key for s in sessions)
         if settings.intents:
             sessions = [s for s in sessions if s.intent in settings.intents]
-        size = settings.sample_size if settings.sample_size is not None else source.default_sample_size
-        sample = config.hook.pytest_modelbench_sample(
-            config=config, source=source, sessions=sessions, size=size, seed=settings.sample_seed)
+        if manifest is not None:
+            wanted = set(manifest.keys)
+            sample = [s for s in sorted(sessions, key=lambda s: s.key) if s.key in wanted]
+        else:
+            size = settings.sample_size if settings.sample_size is not None else source.default_sample_size
+            sample = config.hook.pytest_modelbench_sample(
+                config=config, source=source, sessions=sessions, size=size, seed=settings.sample_seed)
+        if isinstance(source, TranscriptSource):
+            try:
+                sample = source.materialize(sample)
+            except SourceError as exc:
+                raise pytest.UsageError(str(exc)) from None
         for s in sample:
             if s.key in seen:
                 raise pytest.UsageError(
@@ -373,6 +479,23 @@ def build_plan(config: pytest.Config, settings: Settings) -> Plan:
             seen[s.key] = spec
         strata[source.name] = stratum_counts(sample)
         chosen.extend(sample)
+    if manifest is not None and manifest_path is not None:
+        by_key = {s.key: s for s in chosen}
+        changed = []
+        for i, entry in enumerate(manifest.entries):
+            if entry.key not in provided:
+                raise pytest.UsageError(
+                    f"{manifest_path}: field 'sessions[{i}].key': {entry.key} is not provided by --sessions "
+                    f"{', '.join(settings.sessions)}")
+            if entry.key in by_key and entry.content_hash and by_key[entry.key].content_hash() != entry.content_hash:
+                changed.append(entry.key)
+        if changed and not is_worker:
+            config.issue_config_time_warning(pytest.PytestConfigWarning(
+                f"--sample-manifest {manifest_path}: {len(changed)} session(s) changed since the manifest was "
+                f"written (content hash): {', '.join(changed[:5])}"), stacklevel=2)
+    elif manifest_path is not None and not is_worker:
+        write_manifest(manifest_path, build_manifest(chosen, settings.sample_seed, settings.sample_size,
+                                                     settings.sessions, strata))
     return Plan(tuple(chosen), strata)
 
 

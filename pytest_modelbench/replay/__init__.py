@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Session, TestCounts
-from .check import Checker
+from .check import Checker, CheckRun
 from .workspace import apply_gold, copy_workspace, touched_files, write_fileset
 
 INVALID_GOLD = "invalid session: gold does not pass its check"
@@ -38,6 +38,7 @@ class Prepared:
     gold_seconds: float
     gold_touched: dict[str, list[str]]
     problem: str = ""  # why the session cannot be replayed, if it cannot
+    gold_executed: dict[str, list[int]] | None = None  # lines the gold check ran, when coverage was measured
 
     @property
     def valid(self) -> bool:
@@ -91,20 +92,20 @@ class SessionCache:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def prepare(self, session: Session, checker: Checker) -> Prepared:
+    def prepare(self, session: Session, checker: Checker, coverage: bool = False) -> Prepared:
         folder = self.root / f"{_slug(session.key)}-{session.content_hash()}"
         record = folder / "prepared.json"
         with _locked(folder.with_suffix(".lock")):
             if record.exists():
                 return _load_prepared(record)
-            prepared = _prepare(session, checker, folder)
+            prepared = _prepare(session, checker, folder, coverage)
             tmp = record.with_suffix(".tmp")
             tmp.write_text(json.dumps(_dump_prepared(prepared)))
             os.replace(tmp, record)
             return prepared
 
 
-def _prepare(session: Session, checker: Checker, folder: Path) -> Prepared:
+def _prepare(session: Session, checker: Checker, folder: Path, coverage: bool) -> Prepared:
     from .workspace import WorkspaceError
 
     if folder.exists():
@@ -118,25 +119,26 @@ def _prepare(session: Session, checker: Checker, folder: Path) -> Prepared:
     except (WorkspaceError, OSError) as exc:
         return Prepared(pristine, gold_ws, empty, empty, 0.0, {}, problem=str(exc))
     touched = touched_files(pristine, gold_ws)
-    before = _check_copy(checker, session, pristine, pristine)
+    before = _check_copy(checker, session, pristine, pristine).counts
     start = time.monotonic()
-    gold = _check_copy(checker, session, gold_ws, pristine)
-    return Prepared(pristine, gold_ws, before, gold, time.monotonic() - start, touched)
+    gold_run = _check_copy(checker, session, gold_ws, pristine, coverage)
+    return Prepared(pristine, gold_ws, before, gold_run.counts, time.monotonic() - start, touched,
+                    gold_executed=gold_run.executed)
 
 
-def _check_copy(checker: Checker, session: Session, state: Path, pristine: Path) -> TestCounts:
+def _check_copy(checker: Checker, session: Session, state: Path, pristine: Path, coverage: bool = False) -> CheckRun:
     """Check ``state`` without changing it: pytest checks run in a throw-away copy."""
     if session.check.kind == "function":
-        return checker.run(session, state, pristine).counts  # reads the solution file, writes nothing
+        return checker.run(session, state, pristine, coverage)  # reads the solution file, writes nothing
     with tempfile.TemporaryDirectory(prefix="modelbench-check-", dir=checker.scratch) as tmp:
-        return checker.run(session, copy_workspace(state, Path(tmp) / "ws"), pristine).counts
+        return checker.run(session, copy_workspace(state, Path(tmp) / "ws"), pristine, coverage)
 
 
 def _dump_prepared(p: Prepared) -> dict[str, Any]:
     return {
         "pristine": str(p.pristine), "gold_workspace": str(p.gold_workspace), "before": p.before.to_dict(),
         "gold": p.gold.to_dict(), "gold_seconds": p.gold_seconds, "gold_touched": p.gold_touched,
-        "problem": p.problem,
+        "problem": p.problem, "gold_executed": p.gold_executed,
     }
 
 
@@ -149,4 +151,4 @@ def _counts(d: dict[str, Any]) -> TestCounts:
 def _load_prepared(path: Path) -> Prepared:
     d = json.loads(path.read_text())
     return Prepared(Path(d["pristine"]), Path(d["gold_workspace"]), _counts(d["before"]), _counts(d["gold"]),
-                    d["gold_seconds"], d["gold_touched"], d["problem"])
+                    d["gold_seconds"], d["gold_touched"], d["problem"], d.get("gold_executed"))

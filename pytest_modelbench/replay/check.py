@@ -26,29 +26,66 @@ from .workspace import prepare_check
 class CheckRun:
     counts: TestCounts
     run: RunResult | None
+    # Lines the check executed, per workspace-relative file (only when coverage was asked for), else None.
+    executed: dict[str, list[int]] | None = None
 
 
 def run_check(
-    session: Session, workspace: Path, pristine: Path, runner: Runner, scratch: Path | None = None
+    session: Session, workspace: Path, pristine: Path, runner: Runner, scratch: Path | None = None,
+    coverage: bool = False,
 ) -> CheckRun:
     """Prepare ``workspace`` for a pytest check (pristine tests and config, hidden files) and run it."""
     files = prepare_check(session, workspace, pristine)
     with tempfile.TemporaryDirectory(prefix="modelbench-result-", dir=scratch) as tmp:
-        return _pytest_check(session, workspace, files, Path(tmp), runner)
+        return _pytest_check(session, workspace, files, Path(tmp), runner, coverage)
 
 
-def _pytest_check(session: Session, workspace: Path, files: list[str], result_dir: Path, runner: Runner) -> CheckRun:
+def _pytest_check(session: Session, workspace: Path, files: list[str], result_dir: Path, runner: Runner,
+                  coverage: bool) -> CheckRun:
     if not files:
         counts = TestCounts(0, 0, 0, 0, None, result_file_found=False, detail="the check has no test files")
         return CheckRun(counts, None)
     junit = result_dir / "junit.xml"
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2",
-            f"--junitxml={junit}"]
+    inside = Path("/workspace") if runner.name == "bwrap" else workspace
+    data_file = result_dir / "coverage.data"
+    rcfile = result_dir / "coveragerc"
+    argv = [sys.executable, "-m"]
+    if coverage:
+        # coverage.py runs inside the sandbox with the check, following Python subprocesses too (checks that run
+        # pytest on the candidate's tests); its data files live in the harness's folder.
+        rcfile.write_text(f"[run]\ndata_file = {data_file}\nsource = {inside}\nparallel = true\n"
+                          "patch = subprocess\n", encoding="utf-8")
+        argv += ["coverage", "run", f"--rcfile={rcfile}", "-m"]
+    argv += ["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}"]
     for plugin in session.check.plugins:
         argv += ["-p", plugin]
     argv += files
     run = runner.run(RunRequest(tuple(argv), workspace, session.check.timeout, mounts=(Mount(result_dir, True),)))
-    return CheckRun(read_junit(junit, run), run)
+    executed = read_coverage(result_dir, rcfile, inside) if coverage else None
+    return CheckRun(read_junit(junit, run), run, executed)
+
+
+def read_coverage(result_dir: Path, rcfile: Path, root: Path) -> dict[str, list[int]] | None:
+    """Executed lines per workspace-relative file from coverage.py's data files (combined and read here, never
+    run); None when the check left none."""
+    if not any(p.name.startswith("coverage.data") for p in result_dir.iterdir()):
+        return None
+    from coverage import Coverage
+
+    try:
+        cov = Coverage(config_file=str(rcfile))
+        cov.combine([str(result_dir)], keep=True)
+        data = cov.get_data()
+    except Exception:  # data files the candidate's code damaged are no data
+        return None
+    out: dict[str, list[int]] = {}
+    for name in data.measured_files():
+        try:
+            rel = Path(name).relative_to(root).as_posix()
+        except ValueError:
+            continue
+        out[rel] = sorted(data.lines(name) or [])
+    return out
 
 
 def read_junit(path: Path, run: RunResult) -> TestCounts:
@@ -94,6 +131,7 @@ class FunctionChecker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
         self._next_id = 0
+        self.last_lines: list[int] | None = None
 
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
@@ -111,14 +149,14 @@ class FunctionChecker:
         self._proc = self.runner.start(RunRequest(tuple(argv), scratch, 0, mounts=(Mount(harness, False),)))
         return self._proc
 
-    def check(self, session: Session, solution: str | None) -> TestCounts:
+    def check(self, session: Session, solution: str | None, trace: bool = False) -> TestCounts:
         if solution is None:
             return TestCounts(0, 1, 0, 0, None, detail=f"{session.check.solution_file} is missing")
         proc = self._ensure()
         assert proc.stdin is not None and proc.stdout is not None
         self._next_id += 1
         job = {"id": self._next_id, "solution": solution, "test": session.check.test_code,
-               "entry_point": session.check.entry_point, "timeout": session.check.timeout}
+               "entry_point": session.check.entry_point, "timeout": session.check.timeout, "trace": trace}
         try:
             proc.stdin.write((json.dumps(job) + "\n").encode())
             proc.stdin.flush()
@@ -137,6 +175,7 @@ class FunctionChecker:
         except ValueError as exc:
             self.close()
             return TestCounts(0, 0, 0, 0, None, result_file_found=False, detail=f"unreadable judge reply: {exc}")
+        self.last_lines = data.get("lines")
         return TestCounts(int(data["passed"]), int(data["failed"]), 0, 0, data.get("exit_code"),
                           timed_out=bool(data.get("timed_out")), detail=str(data.get("detail", ""))[:500])
 
@@ -162,13 +201,17 @@ class Checker:
         scratch.mkdir(parents=True, exist_ok=True)
         self.functions = FunctionChecker(runner, scratch)
 
-    def run(self, session: Session, workspace: Path, pristine: Path) -> CheckRun:
+    def run(self, session: Session, workspace: Path, pristine: Path, coverage: bool = False) -> CheckRun:
         if session.check.kind == "function":
             # Only the solution file is read: nothing in the workspace can change how it is judged.
             solution = workspace / session.check.solution_file
             text = solution.read_text(encoding="utf-8", errors="replace") if solution.is_file() else None
-            return CheckRun(self.functions.check(session, text), None)
-        return run_check(session, workspace, pristine, self.runner, self.scratch)
+            self.functions.last_lines = None
+            counts = self.functions.check(session, text, trace=coverage)
+            lines = self.functions.last_lines
+            executed = {session.check.solution_file: lines} if coverage and lines is not None else None
+            return CheckRun(counts, None, executed)
+        return run_check(session, workspace, pristine, self.runner, self.scratch, coverage)
 
     def close(self) -> None:
         self.functions.close()

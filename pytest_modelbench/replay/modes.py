@@ -7,7 +7,6 @@ sends identical requests and the response cache can answer them.
 
 from __future__ import annotations
 
-import difflib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +100,6 @@ def replay_with_model(session: Session, model: str, workspace: Path, *, client: 
         "http_attempts": tally.attempts, "provider_models": sorted(tally.provider_models),
         "retried_errors": tally.retried_errors[-10:],
         "transcript": redact_obj(transcript),
-        "diff": redact_obj(_diff(pristine, workspace)),
     })
     if reason:
         evidence["error"] = reason
@@ -245,27 +243,3 @@ def _agent(session: Session, model: str, workspace: Path, client: ModelClient, r
     transcript.extend(messages)
     return {"tool_errors": box.errors, "commands_run": box.commands, "stopped_by_max_turns": stopped_by_limit,
             "tool_protocol": "text" if text else "native"}
-
-
-def _diff(before: Path, after: Path, limit: int = 20_000) -> str:
-    a, b = walk_files(before), walk_files(after)
-    chunks: list[str] = []
-    for rel in sorted(set(a) | set(b)):
-        old = _text(a.get(rel))
-        new = _text(b.get(rel))
-        if old == new:
-            continue
-        chunks.extend(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                           f"a/{rel}" if rel in a else "/dev/null",
-                                           f"b/{rel}" if rel in b else "/dev/null"))
-    text = "".join(chunks)
-    return text if len(text) <= limit else text[:limit] + "\n[... diff truncated]"
-
-
-def _text(path: Path | None) -> str:
-    if path is None:
-        return ""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (UnicodeDecodeError, OSError):
-        return "<binary>"

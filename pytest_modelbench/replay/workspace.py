@@ -6,6 +6,7 @@ hidden check files are written last, so nothing a candidate writes can change ho
 
 from __future__ import annotations
 
+import difflib
 import os
 import posixpath
 import shutil
@@ -156,3 +157,28 @@ def touched_files(before: Path, after: Path) -> dict[str, list[str]]:
         "modified": modified,
         "deleted": sorted(set(a) - set(b)),
     }
+
+
+def unified_diff(before: Path, after: Path, limit: int = 20_000) -> str:
+    """The change between two trees as one unified diff (text files), truncated at ``limit`` characters."""
+    a, b = walk_files(before), walk_files(after)
+    chunks: list[str] = []
+    for rel in sorted(set(a) | set(b)):
+        old = _text(a.get(rel))
+        new = _text(b.get(rel))
+        if old == new:
+            continue
+        chunks.extend(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                           f"a/{rel}" if rel in a else "/dev/null",
+                                           f"b/{rel}" if rel in b else "/dev/null"))
+    text = "".join(chunks)
+    return text if len(text) <= limit else text[:limit] + "\n[... diff truncated]"
+
+
+def _text(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return "<binary>"

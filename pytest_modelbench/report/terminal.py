@@ -61,13 +61,28 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     rubric = bench.rubric
     tr.write_line(f"rubric: {rubric.name} v{rubric.version}; runner: {bench.runner.name}; "
                   f"sessions: {len(bench.plan.sessions)}; models: {len(bench.settings.models)}")
-    missing = sorted({c.name for o in outcomes for c in o.components if not c.present})
-    if missing:
-        tr.write_line(f"components missing (recorded with their reason, never imputed): {', '.join(missing)}")
+    rows = model_rows(outcomes, bench.settings.models)
+    names = sorted({name for r in rows for name in r.coverage})
+    if names:
+        # Grading coverage: the share of scored outcomes in which each component is present.
+        cells = []
+        for name in names:
+            shares = [r.coverage.get(name, 0.0) for r in rows if r.n]
+            cells.append(f"{name} {100 * min(shares):.0f}%" if shares and min(shares) == max(shares)
+                         else f"{name} {100 * min(shares):.0f}-{100 * max(shares):.0f}%")
+        tr.write_line("grading coverage: " + ", ".join(cells))
+    reasons = sorted({f"{c.name}: {c.reason}" for o in outcomes for c in o.components if not c.present})
+    if reasons:
+        tr.write_line("missing components (never imputed): " + "; ".join(reasons[:8])
+                      + (" ..." if len(reasons) > 8 else ""))
+    if bench.settings.judge and bench.settings.judge in bench.settings.models:
+        tr.write_line(f"warning: the judge {bench.settings.judge} is also a candidate: it grades its own work",
+                      yellow=True)
     budget = bench.artifact.get("budget", {}) if getattr(bench, "artifact", None) else {}
     if bench.broker is not None:
         cap = "none" if budget.get("cap_usd") is None else f"${budget['cap_usd']:.4f}"
-        tr.write_line(f"budget: cap {cap}, spent ${budget.get('spent_usd', 0.0):.4f}, skipped "
+        tr.write_line(f"budget: cap {cap}, spent ${budget.get('spent_usd', 0.0):.4f} "
+                      f"(judge ${budget.get('judge_spent_usd', 0.0):.4f}), skipped "
                       f"{budget.get('skipped', 0)} (cancelled-over-budget); model requests sent "
                       f"{budget.get('requests_sent', 0)}, cache hits {budget.get('cache_hits', 0)}")
     if any(o.evidence.get("replay", {}).get("leaks_test_output") for o in outcomes):

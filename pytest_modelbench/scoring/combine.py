@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from ..records import ComponentScore
 from .rubric import STATIC_SUB, TOP_LEVEL, Rubric
 
-NOT_IMPLEMENTED = "not implemented yet"
+NOT_IMPLEMENTED = "no scorer measured it"
 
 
 def weighted_mean(scores: Iterable[ComponentScore], weights: dict[str, float]) -> float | None:
@@ -32,7 +32,8 @@ def combine(rubric: Rubric, measured: dict[str, ComponentScore]) -> tuple[list[C
     static_value = weighted_mean(subs, static_weights)
     top: list[ComponentScore] = []
     weights = dict(rubric.weights)
-    for name in TOP_LEVEL:
+    custom = [name for name in weights if name not in TOP_LEVEL]
+    for name in (*TOP_LEVEL, *custom):
         if name not in weights:
             continue
         if name == "static":

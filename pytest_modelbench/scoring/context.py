@@ -21,3 +21,10 @@ class ScoreContext:
     workspace: Path  # the candidate's workspace after the replay
     gold_workspace: Path
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Touched Python files (relative path -> text), read before the check restored anything:
+    candidate_files: dict[str, str] = field(default_factory=dict)  # after the replay
+    start_files: dict[str, str | None] = field(default_factory=dict)  # the same paths at the start (None: new file)
+    gold_files: dict[str, str] = field(default_factory=dict)  # files the gold change touches, gold version
+    start_all: dict[str, str] = field(default_factory=dict)  # every Python file of the start
+    executed: dict[str, list[int]] | None = None  # lines the check ran (coverage), None when not measured
+    diff: str = ""  # the candidate's change as a unified diff (redacted)

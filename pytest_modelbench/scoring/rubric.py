@@ -94,12 +94,13 @@ def load_rubric(path: Path) -> Rubric:
     settings: list[tuple[str, Any]] = []
     for name, spec in components.items():
         key = f"components.{name}"
-        if name not in TOP_LEVEL:
-            raise RubricError(f"{path}: key '{key}': unknown component (known: {', '.join(TOP_LEVEL)})")
+        if name not in TOP_LEVEL and not (isinstance(spec, dict) and spec.get("custom") is True):
+            raise RubricError(f"{path}: key '{key}': unknown component (known: {', '.join(TOP_LEVEL)}; "
+                              "a component measured by a pytest_modelbench_score hook needs custom: true)")
         if not isinstance(spec, dict) or "weight" not in spec:
             raise RubricError(f"{path}: key '{key}.weight': missing")
         weights.append((name, _weight(spec["weight"], path, f"{key}.weight")))
-        extra = {k: v for k, v in spec.items() if k not in ("weight", "components")}
+        extra = {k: v for k, v in spec.items() if k not in ("weight", "components", "custom")}
         if extra:
             settings.append((name, extra))
         if name == "static":

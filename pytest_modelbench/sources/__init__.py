@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -53,16 +54,27 @@ def builtin_source(spec: str, base_dir: Path) -> Source | None:
         from .humaneval import HumanEvalSource
 
         return HumanEvalSource()
+    store = base_dir / ".modelbench" / "modelbench.db"  # the run replaces it with --modelbench-store
     if spec in TRANSCRIPT_SOURCES:
-        raise SourceError(
-            f"--sessions {spec}: the {spec} transcript importer is not part of this version yet; "
-            "use case files (*.modelbench.yaml), 'demo' or 'humaneval'"
-        )
+        from .transcripts import TranscriptSource
+
+        module = import_module(f".{spec.replace('-', '_')}", __name__)
+        roots = module.default_roots()
+        if not roots:
+            raise SourceError(f"--sessions {spec}: no transcript folder found (looked in {module.ROOTS_HELP})")
+        return TranscriptSource(spec, roots, (spec,), store)
     path = Path(spec).expanduser()
     if not path.is_absolute():
         path = base_dir / path
     if path.exists():
-        from .casefile import CaseFileSource
+        from .casefile import CaseFileSource, find_case_files
 
+        if path.is_dir() and not find_case_files(path) or path.suffix == ".jsonl":
+            # Not case files: Claude Code / Codex transcripts (the format is detected per file).
+            from .transcripts import TranscriptSource, sniff_format, transcript_paths
+
+            found = sorted({sniff_format(f) for f in transcript_paths(path)} - {None})
+            if found:
+                return TranscriptSource(found[0] if len(found) == 1 else "transcripts", [path], None, store)
         return CaseFileSource(path)
     return None

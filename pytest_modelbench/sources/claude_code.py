@@ -47,6 +47,7 @@ _IDE_TAGS = re.compile(r"<(ide_[a-z_]+|system-reminder)>.*?</\1>", re.S)
 _ARROW_LINE = re.compile(r"^\s*\d+(?:→|\t)(.*)$")
 _EXIT_CODE = re.compile(r"^Exit code (\d+)")
 MAX_SEEN_PATHS = 200
+ROOTS_HELP = "$CLAUDE_CONFIG_DIR, else ~/.claude/projects and ~/.config/claude/projects"
 
 
 def default_roots() -> list[Path]:
@@ -309,6 +310,8 @@ class ClaudeParser:
             return
         if name == "Read":
             if not first:
+                ops.append({"op": "read", "path": path, "content": None, "partial": False, "repeat": True,
+                            "ts": when})
                 return
             content_text, partial = None, bool(args.get("offset") or args.get("limit"))
             info = tur.get("file") if isinstance(tur, dict) else None

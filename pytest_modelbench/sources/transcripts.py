@@ -29,42 +29,77 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 
-# Known key shapes: OpenAI/Anthropic (sk-...), GitHub, Slack, AWS access key ids, Google API keys, Hugging Face,
-# JWTs, PEM private keys.
-_SECRET_SHAPES = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----"
-    r"|\bsk-[A-Za-z0-9_\-]{16,}"
-    r"|\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"
-    r"|\bgithub_pat_[A-Za-z0-9_]{20,}"
-    r"|\bxox[abprs]-[A-Za-z0-9\-]{10,}"
-    r"|\bAKIA[0-9A-Z]{16}\b"
-    r"|\bAIza[0-9A-Za-z_\-]{30,}"
-    r"|\bhf_[A-Za-z0-9]{30,}"
-    r"|\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
-    re.S,
+# Known key shapes, each found by its literal prefix first (str.find is far faster than one big regex):
+# OpenAI/Anthropic (sk-...), GitHub, Slack, AWS access key ids, Google API keys, Hugging Face, JWTs, PEM keys.
+_GITHUB = re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}")
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("-----BEGIN", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.S)),
+    ("sk-", re.compile(r"sk-[A-Za-z0-9_\-]{16,}")),
+    ("ghp_", _GITHUB), ("gho_", _GITHUB), ("ghu_", _GITHUB), ("ghs_", _GITHUB), ("ghr_", _GITHUB),
+    ("github_pat_", re.compile(r"github_pat_[A-Za-z0-9_]{20,}")),
+    ("xox", re.compile(r"xox[abprs]-[A-Za-z0-9\-]{10,}")),
+    ("AKIA", re.compile(r"AKIA[0-9A-Z]{16}(?![A-Za-z0-9_])")),
+    ("AIza", re.compile(r"AIza[0-9A-Za-z_\-]{30,}")),
+    ("hf_", re.compile(r"hf_[A-Za-z0-9]{30,}")),
+    ("eyJ", re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}")),
 )
-# NAME_KEY=value, export API_TOKEN="value", "client_secret": "value", password: value ...
-_ASSIGNMENT = re.compile(
-    r"""(?i)(\b[A-Za-z0-9_]*(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|APIKEY|API_KEY|PASSWORD|SECRET)\b["']?\s*[:=]\s*["']?)"""
-    r"""([^\s"'`,;]{4,})"""
-)
-_BEARER = re.compile(r"(?i)(\b(?:authorization\s*[:=]\s*[\"']?)?bearer\s+)([A-Za-z0-9._~+/=\-]{8,})")
-_HINT = re.compile(r"(?i)key|token|secret|passw|bearer|-----BEGIN|sk-|gh[pousr]_|github_pat_|xox|AKIA|AIza|hf_|eyJ")
+# NAME_KEY=value, export API_TOKEN="value", "client_secret": "value", password: value: the name stays, the value goes.
+_SECRET_NAMES = ("_key", "apikey", "_token", "secret", "password", "passwd")
+_ASSIGNED_VALUE = re.compile(r"""["']?\s*[:=]\s*["']?([^\s"'`,;]{4,})""")
+_BEARER_VALUE = re.compile(r"\s+([A-Za-z0-9._~+/=\-]{8,})")
+
+
+def _word_start(text: str, i: int) -> bool:
+    return i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
 
 
 def redact(text: str) -> str:
     """Replace secret-looking spans with ``[REDACTED]``.
 
-    Covers provider key shapes (``sk-…``, ``ghp_…``, ``AKIA…``, ``AIza…``, ``hf_…``, ``xox?-…``, JWTs, PEM private
-    keys), ``Bearer`` tokens and assignments whose name ends in ``_KEY``, ``_TOKEN``, ``_SECRET``, ``_PASSWORD``
-    (``OPENAI_API_KEY=…``, ``"client_secret": "…"``). The name is kept, the value goes. Everything an importer stores
-    (prompts, commands, file contents) passes through here first.
+    Covers provider key shapes (``sk-…``, ``ghp_…``, ``github_pat_…``, ``AKIA…``, ``AIza…``, ``hf_…``,
+    ``xox?-…``, JWTs, PEM private keys), ``Bearer`` tokens and assignments whose name ends in ``_KEY``, ``_TOKEN``,
+    ``SECRET``, ``PASSWORD`` (``OPENAI_API_KEY=…``, ``"client_secret": "…"``, ``password: …``): the name is kept,
+    the value goes. Everything an importer stores (prompts, commands, file contents) passes through here first.
     """
-    if not text or not _HINT.search(text):
+    if not text:
         return text
-    text = _SECRET_SHAPES.sub(REDACTED, text)
-    text = _ASSIGNMENT.sub(lambda m: m.group(1) + REDACTED if m.group(2) != REDACTED else m.group(0), text)
-    return _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    spans: list[tuple[int, int]] = []
+    for literal, pattern in _SHAPES:
+        i = text.find(literal)
+        while i >= 0:
+            m = pattern.match(text, i) if _word_start(text, i) else None
+            if m:
+                spans.append(m.span())
+            i = text.find(literal, m.end() if m else i + 1)
+    lowered = text.lower()
+    if len(lowered) == len(text):  # lower() keeps offsets (true unless rare Unicode expands)
+        for name in _SECRET_NAMES:
+            i = lowered.find(name)
+            while i >= 0:
+                m = _ASSIGNED_VALUE.match(text, i + len(name))
+                if m and m.group(1) != REDACTED:
+                    spans.append(m.span(1))
+                i = lowered.find(name, i + 1)
+        i = lowered.find("bearer")
+        while i >= 0:
+            m = _BEARER_VALUE.match(text, i + 6)
+            if m and _word_start(text, i):
+                spans.append(m.span(1))
+            i = lowered.find("bearer", i + 1)
+    if not spans:
+        return text
+    out: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        if end <= last:
+            continue
+        start = max(start, last)
+        if start > last or not out:
+            out.append(text[last:start])
+        out.append(REDACTED)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 # -- reading JSONL incrementally --------------------------------------------------------------------------------
@@ -78,11 +113,11 @@ class BadLine(ValueError):
 LINE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
-def read_new_lines(path: Path, offset: int) -> tuple[list[bytes], int, int]:
+def read_new_lines(path: Path, offset: int) -> tuple[list[str], int, int]:
     """Complete lines of ``path`` from byte ``offset``: ``(lines, new_offset, size)``.
 
     A last line without a newline is taken only when it is a whole JSON value; otherwise it is a line still being
-    written, left for the next read (``new_offset`` stops before it).
+    written, left for the next read (``new_offset`` stops before it). Invalid UTF-8 is replaced, not fatal.
     """
     with open(path, "rb") as fh:
         fh.seek(offset)
@@ -90,24 +125,36 @@ def read_new_lines(path: Path, offset: int) -> tuple[list[bytes], int, int]:
     size = offset + len(data)
     cut = data.rfind(b"\n")
     complete, tail = (data[: cut + 1], data[cut + 1:]) if cut >= 0 else (b"", data)
-    lines = complete.split(b"\n")[:-1] if complete else []
+    lines = complete.decode("utf-8", "replace").split("\n")[:-1] if complete else []
     end = offset + len(complete)
     if tail.strip():
+        text = tail.decode("utf-8", "replace")
         try:
-            json.loads(tail)
+            json.loads(text)
         except ValueError:
             pass
         else:
-            lines.append(tail)
+            lines.append(text)
             end = size
     return lines, end, size
 
 
-def loads(line: bytes) -> Any:
+# Non-conversation lines skipped before parsing (they are most of a 2.1.x file): cheap substring tests.
+_SKIP_MARKERS = ('"type":"progress"', '"type":"file-history-snapshot"', '"type":"queue-operation"')
+
+
+def skippable(line: str) -> bool:
+    """True for a Claude Code progress / snapshot / queue line that carries no conversation."""
+    return (line.rstrip().endswith("}") and any(m in line for m in _SKIP_MARKERS)
+            and '"type":"user"' not in line and '"type":"assistant"' not in line)
+
+
+def loads(line: str | bytes) -> Any:
     """``json.loads`` that survives invalid UTF-8 (replaced) but still raises ValueError on broken JSON."""
     try:
         return json.loads(line)
     except UnicodeDecodeError:
+        assert isinstance(line, bytes)
         return json.loads(line.decode("utf-8", "replace"))
 
 
@@ -184,6 +231,7 @@ def _price_keys(model: str) -> Iterable[str]:
         yield name
         yield re.sub(r"(?<=\d)-(?=\d(?:\D|$))", ".", name)  # gpt-5-1-codex -> gpt-5.1-codex
         yield f"anthropic/{name}"
+        yield f"anthropic.{name}-v1:0"  # Bedrock's name for the same model and price
 
 
 def model_price(model: str) -> dict[str, float] | None:
@@ -246,6 +294,9 @@ _PYTEST_VALUE_OPTS = {"-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "
                       "--log-level", "--timeout", "-W", "--confcutdir", "--basetemp", "--dist", "-r"}
 
 
+_TEST_HINT = re.compile(r"test|tox|nox|jest|mocha|rspec|make +check")
+
+
 def _segments(command: str) -> list[str]:
     return [s.strip() for s in re.split(r"&&|\|\||;|\n|\|", command) if s.strip()]
 
@@ -297,6 +348,8 @@ def parse_test_command(command: str) -> TestCommand | None:
     ``cargo test``, ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
     A leading ``cd DIR &&`` is kept as ``cwd``.
     """
+    if not _TEST_HINT.search(command):
+        return None
     cwd = ""
     for segment in _segments(command):
         words = _strip_wrappers(_words(segment))
@@ -332,6 +385,18 @@ def parse_test_command(command: str) -> TestCommand | None:
         if runner is not None:
             paths = _pytest_paths(rest) if runner == "pytest" else ()
             return TestCommand(command=command.strip(), runner=runner, paths=paths, cwd=cwd)
+    return None
+
+
+def check_command_problem(command: str | None) -> str | None:
+    """Why ``command`` cannot be a check command (``--check-command``), or None when it can."""
+    if command is None:
+        return None
+    parsed = parse_test_command(command)
+    if parsed is None:
+        return f"{command!r} does not run a test suite (expected e.g. 'pytest tests' or 'python -m pytest')"
+    if not parsed.is_pytest:
+        return f"{command!r} runs {parsed.runner}; this version checks with pytest only (e.g. 'pytest tests')"
     return None
 
 
@@ -375,7 +440,8 @@ def language_of(paths: Sequence[str]) -> str:
     code = {k: v for k, v in counts.items() if k != "markdown"} or counts
     if not code:
         return "unknown"
-    return sorted(code.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    order = list(code)  # a tie goes to the language seen first
+    return sorted(code.items(), key=lambda kv: (-kv[1], order.index(kv[0])))[0][0]
 
 
 def is_test_file(rel: str) -> bool:
@@ -387,7 +453,8 @@ def is_test_file(rel: str) -> bool:
 
 # Operation records (plain dicts, as stored in the history index). Every op has "op", "path" (absolute, or relative
 # to the session's cwd) and "ts". Kinds:
-#   read      {content: str | None, partial: bool}          full text of the file as the agent saw it
+#   read      {content: str | None, partial: bool, repeat?}  full text of the file as the agent saw it (a repeat:
+#             the file was seen before in this transcript, so its text is not stored again)
 #   write     {content, created: bool, original: str | None} whole-file write; original = content before, if known
 #   edit      {edits: [[old, new, replace_all], ...], original: str | None}
 #   add       {content}                                     a patch adding a file (it did not exist)
@@ -543,7 +610,7 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
         if rel not in current or (current[rel] is UNKNOWN and rel not in changed):
             learn(rel, op)
         if kind == "read":
-            if op.get("partial") or not isinstance(op.get("content"), str):
+            if not op.get("repeat") and (op.get("partial") or not isinstance(op.get("content"), str)):
                 partial.add(rel)
             continue
         if kind == "unsupported":
@@ -594,3 +661,94 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
         from_lookup=frozenset(looked_up),
     )
 
+
+
+# -- the source -------------------------------------------------------------------------------------------------
+
+
+class TranscriptSource:
+    """``--sessions claude-code``, ``--sessions codex`` or ``--sessions PATH`` (a folder or file of transcripts).
+
+    Sessions come from the history index in the store (imported incrementally first). :meth:`sessions` gives the
+    replayable ones in a light form, enough to sample on; :meth:`materialize` builds the workspace, gold and check
+    of the sampled ones only (a git start is extracted once into ``.modelbench/workspaces/`` and reused).
+    """
+
+    default_sample_size: int | None = 10
+
+    def __init__(self, name: str, roots: Sequence[Path], formats: Sequence[str] | None, store: Path) -> None:
+        self.name = name
+        self.roots = tuple(roots)
+        self.formats = tuple(formats) if formats else None
+        self.store = store
+        self.check_command: str | None = None
+        self.refresh = True
+        self._entries: list[Any] | None = None
+
+    def configure(self, *, store: Path | None = None, check_command: str | None = None,
+                  refresh: bool | None = None) -> None:
+        """Set by the run: the store holding the index, ``--check-command``, and whether to import first
+        (the xdist controller imports; workers read what it indexed, so every process samples the same)."""
+        if store is not None:
+            self.store = store
+        self.check_command = check_command
+        if refresh is not None:
+            self.refresh = refresh
+        self._entries = None
+
+    def _index(self) -> Any:
+        from ..history import HistoryIndex
+
+        return HistoryIndex(self.store)
+
+    def entries(self) -> list[Any]:
+        """Every indexed session of this source (replayable or not), importing new transcript lines first."""
+        if self._entries is None:
+            with self._index() as index:
+                if self.refresh:
+                    index.import_paths(self.roots, self.formats)
+                self._entries = index.sessions(self.formats, under=self.roots)
+        return self._entries
+
+    def sessions(self) -> Sequence[Any]:
+        from ..records import CheckSpec, FileSet, GoldSpec, Original, Session
+
+        out = []
+        for e in self.entries():
+            ok, _reason = e.replayable(self.check_command)
+            if not ok:
+                continue
+            out.append(Session(
+                id=e.session_id, source=e.source, intent=e.intent, prompt=e.prompt, workspace=FileSet(),
+                check=CheckSpec(), gold=GoldSpec(), language=e.language if e.language != "unknown" else "python",
+                size_band=e.size_band,
+                original=Original(model=e.model, turns=e.calls, cost_usd=e.cost_usd, tokens=e.tokens.total),
+                origin=e.path,
+            ))
+        return out
+
+    def materialize(self, sample: Sequence[Any]) -> list[Any]:
+        """Full sessions (workspace, gold, check) for ``sample``; raises SourceError naming a session that fails."""
+        from ..history import ReplayError, build_session
+        from . import SourceError
+
+        by_key = {e.key: e for e in self.entries()}
+        out = []
+        with self._index() as index:
+            for s in sample:
+                entry = by_key.get(s.key)
+                if entry is None:
+                    out.append(s)  # not ours (a plugin added it): leave it alone
+                    continue
+                try:
+                    out.append(build_session(index, entry, self.check_command, self.store.parent / "workspaces"))
+                except ReplayError as exc:
+                    raise SourceError(f"--sessions {self.name}: {exc} (re-import with `modelbench import --rebuild`)"
+                                      ) from None
+        return out
+
+
+def transcript_paths(path: Path) -> list[Path]:
+    """JSONL files under ``path`` that look like Claude Code or Codex transcripts (the first few suffice)."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.jsonl")) if path.is_dir() else []
+    return [f for f in files[:50] if sniff_format(f) is not None]

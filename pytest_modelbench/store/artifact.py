@@ -87,9 +87,16 @@ def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: 
         "budget": budget_summary(bench, outcomes),
         "regressions": [],
         "recommendations": [],
-        "warnings": [w for w in (bench.runner_warning,) if w],
+        "warnings": [w for w in (bench.runner_warning, judge_warning(bench)) if w],
         "extra": {},
     }
+
+
+def judge_warning(bench: BenchmarkSession) -> str | None:
+    judge = bench.settings.judge
+    if judge and judge in bench.settings.models:
+        return f"the judge {judge} is also a candidate: it grades its own work"
+    return None
 
 
 def budget_summary(bench: BenchmarkSession, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -101,6 +108,8 @@ def budget_summary(bench: BenchmarkSession, outcomes: list[Outcome]) -> dict[str
         "reserved_usd": ledger.get("reserved_usd", 0.0),
         "refused_calls": ledger.get("refused", 0),
         "skipped": sum(1 for o in outcomes if o.status == "cancelled-over-budget"),
+        "judge_spent_usd": round(sum((o.evidence.get("llm") or {}).get("cost_usd") or 0.0 for o in outcomes), 9),
+        "candidates_spent_usd": round(sum(o.cost_usd or 0.0 for o in outcomes), 9),
         "requests_sent": bench.broker_stats.get("requests_sent", 0),
         "cache_hits": bench.broker_stats.get("cache_hits", 0),
     }

@@ -71,6 +71,65 @@ def m002_components(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE benchmark_outcomes ADD COLUMN components_json TEXT NOT NULL DEFAULT '[]'")
 
 
+@migration
+def m003_history_index(db: sqlite3.Connection) -> None:
+    # The history index of imported transcripts (pytest_modelbench/history.py): one row per transcript file with
+    # its resumable parser state, one row per session with the features sampling and listing need.
+    db.execute(
+        """
+        CREATE TABLE history_files (
+            path TEXT PRIMARY KEY,
+            format TEXT NOT NULL,
+            session_key TEXT,
+            role TEXT,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            head_hash TEXT NOT NULL,
+            lines INTEGER NOT NULL DEFAULT 0,
+            broken_lines INTEGER NOT NULL DEFAULT 0,
+            state_json TEXT NOT NULL,
+            imported_ts REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_history_files_session ON history_files(session_key)")
+    db.execute(
+        """
+        CREATE TABLE history_sessions (
+            key TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            started TEXT,
+            prompt TEXT NOT NULL DEFAULT '',
+            intent TEXT NOT NULL,
+            size_band TEXT NOT NULL,
+            language TEXT NOT NULL,
+            model TEXT,
+            calls INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_create_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            cost_estimated INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT NOT NULL DEFAULT 'none',
+            workspace_method TEXT NOT NULL DEFAULT '',
+            workspace_partial INTEGER NOT NULL DEFAULT 0,
+            workspace_reason TEXT NOT NULL DEFAULT '',
+            check_command TEXT,
+            check_runner TEXT,
+            broken_lines INTEGER NOT NULL DEFAULT 0,
+            features_json TEXT NOT NULL DEFAULT '{}',
+            replay_json TEXT NOT NULL DEFAULT '{}',
+            updated_ts REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_history_sessions_source ON history_sessions(source)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in one write transaction (safe when several processes open the store at once).
 

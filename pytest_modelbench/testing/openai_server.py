@@ -8,6 +8,8 @@ Behaviour is chosen by the model name in the request (``openai/<name>`` through 
 - ``solver-text``: like ``solver`` but never uses native tool calls: it speaks the text tool protocol.
 - ``noop``: answers that it changes nothing (and calls ``finish`` when tools are offered).
 - ``garbage``: answers unparseable text, or a tool call with broken JSON arguments.
+- ``judge-json``: a judge that always answers problem_solved 8, code_clean 6, edge_cases 7 as strict JSON.
+- ``judge-prose``: a judge that answers prose instead of JSON.
 - anything else: like ``noop``.
 
 Faults: ``fault_rate`` (0-1) of requests fail with one of ``fault_kinds`` (``429``, ``500``, ``timeout``,
@@ -120,7 +122,12 @@ class FakeOpenAI:
         done_before = any(m.get("role") == "tool" for m in messages) or any(
             "TOOL RESULT" in str(m.get("content") or "") for m in messages if m.get("role") == "user")
         message: dict[str, Any]
-        if model.startswith("garbage"):
+        if model.startswith("judge-json"):
+            verdict = {"problem_solved": 8, "code_clean": 6, "edge_cases": 7, "rationale": "Solid, a bit terse."}
+            message = {"role": "assistant", "content": json.dumps(verdict)}
+        elif model.startswith("judge-prose"):
+            message = {"role": "assistant", "content": "I think this change is quite good overall, maybe 8/10."}
+        elif model.startswith("garbage"):
             if tools and not done_before:
                 message = _tool_message([("write_file", "{not json at all")])
             else:

@@ -1,0 +1,128 @@
+"""Sample manifests (``--sample-manifest PATH``): the sample frozen in a file, so later runs compare like with like.
+
+The first run with a manifest path that does not exist samples as usual and writes the manifest; every later run
+reuses it: the sessions named there are run, whatever ``--sample-size`` and ``--sample-seed`` say. A session whose
+content hash changed since is still run, with a warning. Format (JSON, ``"manifest_version": 1``)::
+
+    {"manifest_version": 1, "seed": 0, "sample_size": 10, "sources": ["claude-code"],
+     "strata": {"claude-code": {"fix-bug × small": 3, ...}},
+     "sessions": [{"key": "claude-code/4c2d…", "content_hash": "9f2c…", "stratum": ["fix-bug", "small"]}, ...]}
+
+Pure module: no pytest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .records import Session
+from .sampling import default_stratum
+
+MANIFEST_VERSION = 1
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used: names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    key: str
+    content_hash: str
+    stratum: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    seed: int
+    sample_size: int | None
+    sources: tuple[str, ...]
+    entries: tuple[ManifestEntry, ...]
+    strata: dict[str, dict[str, int]]
+
+    @property
+    def keys(self) -> list[str]:
+        return [e.key for e in self.entries]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_version": MANIFEST_VERSION, "seed": self.seed, "sample_size": self.sample_size,
+            "sources": list(self.sources), "strata": self.strata,
+            "sessions": [{"key": e.key, "content_hash": e.content_hash, "stratum": list(e.stratum)}
+                         for e in self.entries],
+        }
+
+    def digest(self) -> str:
+        """A short hash of the manifest's content (for run records)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_manifest(sessions: Sequence[Session], seed: int, sample_size: int | None, sources: Sequence[str],
+                   strata: dict[str, dict[str, int]]) -> Manifest:
+    entries = tuple(ManifestEntry(s.key, s.content_hash(), default_stratum(s)) for s in sessions)
+    return Manifest(seed, sample_size, tuple(sources), entries, strata)
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    """Write atomically (a concurrent reader sees the old file or the new one, never half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(manifest.to_dict(), fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest; every problem is a ManifestError naming the file and the field."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the sample manifest: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ManifestError(f"{path}: not a JSON sample manifest: {exc}") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: expected a JSON object")
+    version = data.get("manifest_version")
+    if version != MANIFEST_VERSION:
+        raise ManifestError(f"{path}: field 'manifest_version': expected {MANIFEST_VERSION}, got {version!r}")
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ManifestError(f"{path}: field 'seed': expected an integer, got {seed!r}")
+    size = data.get("sample_size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+        raise ManifestError(f"{path}: field 'sample_size': expected an integer or null, got {size!r}")
+    sources = data.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ManifestError(f"{path}: field 'sources': expected a list of strings")
+    strata = data.get("strata", {})
+    if not isinstance(strata, dict):
+        raise ManifestError(f"{path}: field 'strata': expected an object")
+    raw = data.get("sessions")
+    if not isinstance(raw, list):
+        raise ManifestError(f"{path}: field 'sessions': expected a list")
+    entries = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"{path}: field 'sessions[{i}]"
+        if not isinstance(item, dict):
+            raise ManifestError(f"{where}': expected an object")
+        key, digest, stratum = item.get("key"), item.get("content_hash", ""), item.get("stratum", [])
+        if not isinstance(key, str) or "/" not in key:
+            raise ManifestError(f"{where}.key': expected '<source>/<session id>', got {key!r}")
+        if key in seen:
+            raise ManifestError(f"{where}.key': {key!r} is listed twice")
+        seen.add(key)
+        if not isinstance(digest, str):
+            raise ManifestError(f"{where}.content_hash': expected a string")
+        if not isinstance(stratum, list) or not all(isinstance(x, str) for x in stratum):
+            raise ManifestError(f"{where}.stratum': expected a list of strings")
+        entries.append(ManifestEntry(key, digest, tuple(stratum)))
+    return Manifest(seed, size, tuple(sources), tuple(entries), strata)
