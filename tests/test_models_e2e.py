@@ -48,7 +48,7 @@ def test_solver_solves_demo_in_agent_mode_and_noop_none(pytester: pytest.Pyteste
     agent = next(o for o in outcomes if o["model"] == "openai/solver")
     ev = agent["evidence"]["replay"]
     assert ev["mode"] == "agent" and ev["tool_protocol"] == "native" and ev["model_calls"] >= 1
-    assert ev["diff"].startswith("--- ") and ev["transcript"][0]["role"] == "system"
+    assert agent["evidence"]["diff"].startswith("--- ") and ev["transcript"][0]["role"] == "system"
     garbage = [o for o in outcomes if o["model"] == "openai/garbage"]
     assert all(o["status"] == "complete" for o in garbage)  # a malformed answer is evidence, never a crash
     assert any("malformed arguments" in e for o in garbage for e in o["evidence"]["replay"]["tool_errors"])

@@ -62,11 +62,16 @@ def test_default_run_on_demo_gold_solves_all_noop_none(pytester: pytest.Pytester
     per_model = {r["model"]: r for r in artifact["aggregates"]["per_model"]}
     assert per_model["replay/gold"]["solved"] == len(sessions) and per_model["replay/gold"]["rank"] == 1
     assert per_model["replay/noop"]["solved"] == 0
-    # Only the tests component is implemented: the others are missing with their reason, never imputed.
-    components = {c["name"]: c for c in artifact["outcomes"][0]["components"]}
-    assert components["tests"]["value"] is not None
-    assert components["lint"] == {"name": "lint", "value": None, "reason": "not implemented yet"}
-    assert components["llm"]["value"] is None
+    # Every component is present or missing with its reason, never imputed; without --judge, llm is missing.
+    for o in artifact["outcomes"]:
+        components = {c["name"]: c for c in o["components"]}
+        assert set(components) == {"tests", "lint", "complexity", "types", "coverage", "static", "llm", "cost"}
+        assert all((c["value"] is None) == bool(c["reason"]) for c in components.values())
+        assert components["llm"] == {"name": "llm", "value": None, "reason": "no judge configured (--judge MODEL)"}
+        assert components["tests"]["value"] is not None and components["cost"]["value"] == 1.0
+    gold_lint = [c["value"] for o in artifact["outcomes"] if o["model"] == "replay/gold"
+                 for c in o["components"] if c["name"] == "lint"]
+    assert sum(v is not None for v in gold_lint) >= 10
 
 
 def test_xdist_leaderboard_equals_serial(pytester: pytest.Pytester) -> None:
@@ -140,9 +145,10 @@ def test_scores_reach_junit_xml(pytester: pytest.Pytester) -> None:
              for case in root.iter("testcase")}
     gold = next(v for k, v in props.items() if "gold" in k)
     noop = next(v for k, v in props.items() if "noop" in k)
-    assert gold["modelbench_solved"] == "True" and float(gold["modelbench_combined"]) == 1.0
-    assert noop["modelbench_solved"] == "False" and float(noop["modelbench_combined"]) == 0.0
-    assert noop["modelbench_lint"] == "missing: not implemented yet"
+    assert gold["modelbench_solved"] == "True" and float(gold["modelbench_tests"]) == 1.0
+    assert noop["modelbench_solved"] == "False" and float(noop["modelbench_tests"]) == 0.0
+    assert float(noop["modelbench_combined"]) < float(gold["modelbench_combined"])
+    assert noop["modelbench_lint"] == "missing: no Python file touched"
 
 
 def test_store_and_json_paths_and_name(pytester: pytest.Pytester) -> None:
@@ -178,7 +184,7 @@ def test_ini_twins(pytester: pytest.Pytester) -> None:
         (("--models", "replay/gold,bad$id"), "--models: 'bad$id' is not a model id"),
         (("--modelbench-min-score", "2"), "--modelbench-min-score: must be between 0 and 1"),
         (("--sessions", "no/such/dir"), "--sessions no/such/dir: not a known source"),
-        (("--sessions", "claude-code"), "--sessions claude-code: the claude-code transcript importer is not"),
+        (("--sessions", "claude-code"), "--sessions claude-code: no transcript folder found (looked in"),
     ],
 )
 def test_bad_options_are_usage_errors_naming_the_option(pytester: pytest.Pytester, args: tuple[str, ...],

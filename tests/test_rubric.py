@@ -84,7 +84,7 @@ def test_combine_renormalises_over_present_components(tmp_path: Path) -> None:
     assert by_name["static"].value == 0.5  # only tests present among the sub-components
     assert combined == pytest.approx((0.4 * 0.5 + 0.4 * 1.0) / (0.4 + 0.4))
     for name in ("lint", "complexity", "types", "coverage", "cost"):
-        assert by_name[name].value is None and by_name[name].reason == NOT_IMPLEMENTED == "not implemented yet"
+        assert by_name[name].value is None and by_name[name].reason == NOT_IMPLEMENTED == "no scorer measured it"
 
 
 def test_combine_weights_static_sub_components(tmp_path: Path) -> None:
