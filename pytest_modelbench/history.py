@@ -413,15 +413,14 @@ class ImportReport:
         return sum(1 for f in self.files if f.status == status)
 
 
-def find_transcripts(paths: Iterable[Path], formats: Sequence[str] | None = None) -> list[tuple[Path, str | None]]:
-    """Every ``*.jsonl`` file under ``paths`` (sorted), with its format when known from its name's location."""
-    found: dict[Path, str | None] = {}
+def find_transcripts(paths: Iterable[Path]) -> list[Path]:
+    """Every ``*.jsonl`` file under ``paths`` (or ``paths`` themselves), resolved and sorted."""
+    found: set[Path] = set()
     for root in paths:
         root = root.expanduser()
         files = [root] if root.is_file() else sorted(root.rglob("*.jsonl")) if root.is_dir() else []
-        for f in files:
-            found.setdefault(f.resolve(), None)
-    return sorted(found.items())
+        found.update(f.resolve() for f in files)
+    return sorted(found)
 
 
 class HistoryIndex:
@@ -464,13 +463,13 @@ class HistoryIndex:
         report = ImportReport()
         known = {r["path"]: r for r in self.db.execute(
             "SELECT path, format, size, mtime_ns, offset, head_hash FROM history_files")}
-        groups: dict[str, list[tuple[Path, str | None]]] = {}
-        for f, fmt in find_transcripts(paths, formats):
-            groups.setdefault(_group_of(f), []).append((f, fmt))
+        groups: dict[str, list[Path]] = {}
+        for f in find_transcripts(paths):
+            groups.setdefault(_group_of(f), []).append(f)
         repos: dict[str, GitRepo | None] = {}
         for _group, files in sorted(groups.items()):
             parsed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # path -> (row, state)
-            for f, _fmt in files:
+            for f in files:
                 rep, result = self._read_file(f, known.get(str(f)), formats, rebuild)
                 report.files.append(rep)
                 if result is not None:

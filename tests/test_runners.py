@@ -74,11 +74,11 @@ def _read(p: Path) -> bytes:
 
 @requires_bwrap
 def test_bwrap_hides_home_and_project_and_makes_system_read_only(tmp_path: Path) -> None:
-    code = """
+    code = f"""
 import json, os, sys
 from pathlib import Path
-probe = {}
-for name, path in [("home", os.path.expanduser("~root")), ("project", %r), ("cwd_listing", ".")]:
+probe = {{}}
+for name, path in [("home", os.path.expanduser("~root")), ("project", {str(Path(__file__).parent)!r}), ("cwd_listing", ".")]:
     try:
         probe[name] = sorted(os.listdir(path))
     except OSError as exc:
@@ -90,7 +90,7 @@ except OSError as exc:
     probe["usr_write"] = type(exc).__name__
 open("made-in-sandbox.txt", "w").write("x")
 print(json.dumps(probe))
-""" % str(Path(__file__).parent)
+"""
     (tmp_path / "input.txt").write_text("in")
     result = BwrapRunner().run(RunRequest(_py(code), tmp_path, 30))
     assert result.exit_code == 0, result.stderr_tail

