@@ -78,7 +78,8 @@ def test_bwrap_hides_home_and_project_and_makes_system_read_only(tmp_path: Path)
 import json, os, sys
 from pathlib import Path
 probe = {{}}
-for name, path in [("home", os.path.expanduser("~root")), ("project", {str(Path(__file__).parent)!r}), ("cwd_listing", ".")]:
+project = {str(Path(__file__).parent)!r}
+for name, path in [("home", os.path.expanduser("~root")), ("project", project), ("cwd_listing", ".")]:
     try:
         probe[name] = sorted(os.listdir(path))
     except OSError as exc:
