@@ -38,3 +38,25 @@ def test_custom_candidate_example(pytester: pytest.Pytester) -> None:
     rule = [o for o in artifact["outcomes"] if o["model"] == "rules/strip-debug"]
     assert len(rule) == 2 and all(o["status"] == "complete" and o["num_turns"] == 1 for o in rule)
     assert all(o["evidence"]["replay"]["mode"] == "rule" for o in rule)
+
+
+def test_custom_scorer_example(pytester: pytest.Pytester) -> None:
+    _copy("custom_scorer", pytester)
+    result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "-k", "slugify or docs-stats",
+                                           "--runner", "local")
+    result.assert_outcomes(passed=4, deselected=20)
+    (artifact,) = read_artifacts(pytester.path / ".modelbench")
+    assert artifact["run"]["config"]["rubric"]["weights"]["docstrings"] == 0.1
+    for o in artifact["outcomes"]:
+        comp = {c["name"]: c for c in o["components"]}["docstrings"]
+        if o["model"] == "replay/noop":
+            assert comp == {"name": "docstrings", "value": None, "reason": "no function in the touched files"}
+        else:
+            assert comp["value"] is not None and 0 <= comp["value"] <= 1
+            assert o["evidence"]["docstrings"]["functions"] >= 1
+            # combined includes the custom component with its weight, as the formula says
+            w = artifact["run"]["config"]["rubric"]["weights"]
+            parts = {k: v["value"] for k, v in {c["name"]: c for c in o["components"]}.items()
+                     if k in w and v["value"] is not None}
+            expected = sum(w[k] * v for k, v in parts.items()) / sum(w[k] for k in parts)
+            assert o["combined_score"] == pytest.approx(expected, abs=1e-6)
