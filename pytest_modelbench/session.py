@@ -133,6 +133,7 @@ class BenchmarkSession:
             "runner_used": self._runner.name if self._runner else None,
             "rubric": self.rubric.to_dict(),
             "strata": self.plan.strata,
+            "sample_manifest": _manifest_identity(s.sample_manifest),
             **environment_info(self.config.rootpath),
         }
 
@@ -387,6 +388,15 @@ class BenchmarkSession:
             self.broker.close()
         if not self.is_worker:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _manifest_identity(path: Path | None) -> dict[str, str] | None:
+    """Path and content hash of the sample manifest (the baseline gate compares like with like on it)."""
+    if path is None or not path.is_file():
+        return None
+    import hashlib
+
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def python_files(pristine: Path, workspace: Path,
