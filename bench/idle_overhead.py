@@ -44,34 +44,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from _common import BYTECODE_VAR, BenchError, RunResult, describe_env, failure, positive_int, run_timed  # noqa: E402 - bench/ is on sys.path when run as a script
 
 TARGET_RATIO = 1.05
 N_MODULES = 40
 TESTS_PER_MODULE = 10
 N_TESTS = N_MODULES * TESTS_PER_MODULE
-BYTECODE_VAR = "PYTHONDONTWRITEBYTECODE"
 COMMAND_TIMEOUT_S = 300.0
 PLUGIN_MODULE = "pytest_modelbench.plugin"
 
 BASE_CMD: tuple[str, ...] = (sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider")
 DISABLE_PLUGIN: tuple[str, ...] = ("-p", "no:modelbench")
 COLLECTED = re.compile(rf"(?<!\d){N_TESTS} tests collected\b")
-
-
-class BenchError(RuntimeError):
-    """A run failed or its output did not show what it must."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    seconds: float
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @dataclass(frozen=True)
@@ -83,13 +71,6 @@ class Variant:
 
 WITH = Variant("with", BASE_CMD, plugin_expected=True)
 WITHOUT = Variant("without", BASE_CMD + DISABLE_PLUGIN, plugin_expected=False)
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -115,16 +96,6 @@ def child_env(keep_env: bool) -> dict[str, str]:
     return env
 
 
-def describe_env(keep_env: bool) -> str:
-    value = os.environ.get(BYTECODE_VAR)
-    if keep_env:
-        shown = f"{BYTECODE_VAR}={value}" if value is not None else f"{BYTECODE_VAR} unset"
-        return f"kept as is (--keep-env; {shown})"
-    if value is not None:
-        return f"{BYTECODE_VAR} removed (was {value!r})"
-    return f"{BYTECODE_VAR} removed (it was not set)"
-
-
 def make_project(root: Path) -> None:
     """Write an empty pytest.ini and N_MODULES modules of TESTS_PER_MODULE trivial tests."""
     (root / "pytest.ini").write_text("", encoding="utf-8")
@@ -135,35 +106,8 @@ def make_project(root: Path) -> None:
         (root / f"test_module_{m:02d}.py").write_text(body, encoding="utf-8")
 
 
-def run_timed(cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> RunResult:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        list(cmd),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    return RunResult(elapsed, proc.returncode, proc.stdout, proc.stderr)
-
-
-def tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def failure(what: str, cmd: Sequence[str], result: RunResult) -> BenchError:
-    return BenchError(
-        f"{what}\ncommand: {' '.join(cmd)}\nexit code: {result.returncode}\n"
-        f"--- stdout (tail) ---\n{tail(result.stdout)}\n--- stderr (tail) ---\n{tail(result.stderr)}"
-    )
-
-
 def checked_run(variant: Variant, cmd: Sequence[str], cwd: Path, env: Mapping[str, str]) -> RunResult:
-    result = run_timed(cmd, cwd, env)
+    result = run_timed(cmd, cwd, env, COMMAND_TIMEOUT_S)
     if result.returncode != 0:
         raise failure(f"pytest ({variant.name} plugin) exited non-zero", cmd, result)
     if not COLLECTED.search(result.stdout):

@@ -99,9 +99,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _common import BYTECODE_VAR, BenchError, RunResult, describe_env, failure, positive_int  # noqa: E402 - bench/ is on sys.path when run as a script
+
 TARGET_RATIO = 1.5
 TARGET_MEMORY_MB = 1024
-BYTECODE_VAR = "PYTHONDONTWRITEBYTECODE"
 COMMAND_TIMEOUT_S = 900.0
 SAMPLE_INTERVAL_S = 0.05
 MODEL = "openai/solver"
@@ -150,18 +151,6 @@ sys.exit(1 if errors else 0)
 """
 
 
-class BenchError(RuntimeError):
-    """A run failed or its output did not show what it must."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    seconds: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @dataclass
 class ProcInfo:
     pid: int
@@ -202,13 +191,6 @@ class Memory:
         return "; ".join(parts)
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def non_negative_float(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -246,16 +228,6 @@ def child_env(keep_env: bool) -> dict[str, str]:
     if not keep_env:
         env.pop(BYTECODE_VAR, None)
     return env
-
-
-def describe_env(keep_env: bool) -> str:
-    value = os.environ.get(BYTECODE_VAR)
-    if keep_env:
-        shown = f"{BYTECODE_VAR}={value}" if value is not None else f"{BYTECODE_VAR} unset"
-        return f"kept as is (--keep-env; {shown})"
-    if value is not None:
-        return f"{BYTECODE_VAR} removed (was {value!r})"
-    return f"{BYTECODE_VAR} removed (it was not set)"
 
 
 # -- the process-tree sampler ----------------------------------------------------------------------------------
@@ -384,17 +356,6 @@ def run_sampled(cmd: Sequence[str], cwd: Path, env: Mapping[str, str],
             raise
         elapsed = time.perf_counter() - start
     return RunResult(elapsed, proc.returncode, stdout, stderr), sampler.memory(worker_marker)
-
-
-def tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def failure(what: str, cmd: Sequence[str], result: RunResult) -> BenchError:
-    return BenchError(
-        f"{what}\ncommand: {' '.join(cmd)}\nexit code: {result.returncode}\n"
-        f"--- stdout (tail) ---\n{tail(result.stdout)}\n--- stderr (tail) ---\n{tail(result.stderr)}"
-    )
 
 
 # -- the two kinds of run --------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _common import positive_int  # noqa: E402 - bench/ is on sys.path when run as a script
+
 from pytest_modelbench.records import ComponentScore, Session
 from pytest_modelbench.replay.workspace import (
     WorkspaceError,
@@ -91,13 +93,6 @@ class Inputs:
     gold_files: dict[str, str]
     start_all: dict[str, str]
     executed: dict[str, list[int]]
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
