@@ -88,6 +88,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("--sample-manifest", "modelbench_sample_manifest",
            "JSON file freezing the sample: written on first use, reused afterwards (ids, content hashes, strata).",
            "string", "PATH"),
+    # -- the regression gate and the trend gate --
+    Option("--modelbench-baseline", "modelbench_baseline",
+           "compare with a baseline run and fail on regressions: latest, a run NAME, a RUN_ID or a PATH to a JSON "
+           "artifact.", "string", "latest|NAME|RUN_ID|PATH"),
+    Option("--modelbench-tolerance", "modelbench_tolerance",
+           "regression gate: the drop in mean combined score tolerated before failing (default 0.05).", "float", "X"),
+    Option("--modelbench-force-compare", None,
+           "run the regression gate even when the baseline's rubric version or sample manifest differs.", "flag"),
+    Option("--trend-window", "modelbench_trend_window",
+           "trend gate: runs of the store's history in each model's slope (default 10).", "int", "N"),
+    Option("--trend-threshold", "modelbench_trend_threshold",
+           "trend gate: fail when a model's combined score falls faster than this, in points per run (default -0.5).",
+           "float", "PP"),
 )
 
 
@@ -140,6 +153,11 @@ class Settings:
     judge: str | None = None
     check_command: str | None = None
     sample_manifest: Path | None = None
+    baseline: str | None = None
+    tolerance: float = 0.05
+    force_compare: bool = False
+    trend_window: int = 10
+    trend_threshold: float = -0.5
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -235,7 +253,26 @@ def resolve(config: pytest.Config) -> Settings:
         with_tests=bool(config.getoption("modelbench_with_tests")),
         min_score=min_score,
         **_resolve_history(by_flag, root),
+        **_resolve_gate(config, by_flag),
     )
+
+
+def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """The options of the regression gate and the trend gate (issue: verdicts you can trust)."""
+    baseline = (by_flag["--modelbench-baseline"]() or "").strip() or None
+    raw_tol = by_flag["--modelbench-tolerance"]()
+    tolerance = _float("--modelbench-tolerance", raw_tol, 0.0) if raw_tol is not None else 0.05
+    if tolerance > 1:
+        raise pytest.UsageError(f"--modelbench-tolerance: must be between 0 and 1, got {tolerance}")
+    raw_window = by_flag["--trend-window"]()
+    raw_threshold = by_flag["--trend-threshold"]()
+    return {
+        "baseline": baseline,
+        "tolerance": tolerance,
+        "force_compare": bool(config.getoption("modelbench_force_compare")),
+        "trend_window": _int("--trend-window", raw_window, 2) if raw_window is not None else 10,
+        "trend_threshold": _float("--trend-threshold", raw_threshold) if raw_threshold is not None else -0.5,
+    }
 
 
 def _resolve_history(by_flag: dict[str, Callable[[], Any]], root: Path) -> dict[str, Any]:
