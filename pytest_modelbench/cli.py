@@ -1,4 +1,4 @@
-"""The ``modelbench`` command line: ``--version``, ``sessions`` and ``import``."""
+"""The ``modelbench`` command line: ``--version``, ``sessions``, ``import``, ``list`` and ``compare``."""
 
 from __future__ import annotations
 
@@ -164,6 +164,89 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_store(path: str):
+    from .store.sqlite import Store
+
+    if not Path(path).is_file():
+        raise CliError(f"--store {path}: no such store (run pytest --modelbench first)")
+    return Store(Path(path))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from tabulate import tabulate
+
+    store = _open_store(args.store)
+    try:
+        runs = store.runs(args.limit)
+    finally:
+        store.close()
+    rows = [{"id": r["id"], "name": r["name"], "status": r["status"], "rubric_version": r["rubric_version"],
+             "created": datetime.fromtimestamp(r["created_ts"], UTC).isoformat(timespec="seconds"),
+             "models": json.loads(r["candidate_models_json"]),
+             "sessions": len(json.loads(r["source_session_ids_json"])),
+             "total_cost_usd": r["total_cost_usd"]} for r in runs]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(tabulate([[r["id"], r["name"] or "—", r["status"], r["rubric_version"], r["created"], ", ".join(r["models"]),
+                     r["sessions"]] for r in rows],
+                   headers=["run", "name", "status", "rubric", "created", "models", "sessions"], tablefmt="github"))
+    print(f"{len(rows)} run(s)")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """The paired table of run B against run A; exit status 1 when B regresses."""
+    import json
+
+    from tabulate import tabulate
+
+    from .analysis.regression import paired_rows, regressions_of
+    from .gate import GateError, baseline_outcomes, resolve_baseline
+
+    store = _open_store(args.store)
+    try:
+        sides = []
+        for spec in (args.a, args.b):
+            try:
+                run = resolve_baseline(store, spec, -1, Path.cwd()) if spec != "latest" else None
+            except GateError as exc:
+                raise CliError(str(exc).replace("--modelbench-baseline ", "")) from None
+            if run is None:
+                raise CliError(f"{spec}: compare needs a run id, a run name or an artifact path")
+            sides.append((run, baseline_outcomes(store, run)))
+    finally:
+        store.close()
+    (a, a_out), (b, b_out) = sides
+    rows = paired_rows(a_out, b_out, seed=args.seed)
+    found = regressions_of(rows, args.tolerance, args.seed)
+    if args.json:
+        print(json.dumps({"a": a.run_id, "b": b.run_id, "rows": [r.__dict__ for r in rows],
+                          "regressions": [r.to_dict() for r in found]}, indent=2))
+        return 1 if found else 0
+    if a.rubric_version != b.rubric_version:
+        print(f"warning: rubric version {a.rubric_version} vs {b.rubric_version}: scores may not be comparable")
+
+    def f(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
+    print(f"A = {a.label}; B = {b.label}")
+    print(tabulate([[r.model, r.pairs, f(r.baseline), f(r.current), "—" if r.delta is None else f"{r.delta:+.3f}",
+                     "—" if r.ci is None else f"[{r.ci[0]:+.3f}, {r.ci[1]:+.3f}]",
+                     f(r.baseline_solve_rate), f(r.current_solve_rate), f"{r.losses}/{r.gains}", f"{r.p:.4g}"]
+                    for r in rows],
+                   headers=["model", "pairs", "combined A", "combined B", "delta", "95% CI", "solved A", "solved B",
+                            "lost/gained", "McNemar p"], tablefmt="github"))
+    for r in found:
+        print(f"regression: {r.describe()}")
+    if not found:
+        print("no regression")
+    return 1 if found else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelbench", description=__doc__)
     parser.add_argument("--version", action="version", version=f"pytest-modelbench {__version__}")
@@ -188,6 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-command", metavar="CMD", help="count sessions as replayable with this check command")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.set_defaults(func=cmd_import)
+    p = sub.add_parser("list", help="list the runs in the store, newest first")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("compare", help="paired comparison of run B against run A; exit status 1 on regression")
+    p.add_argument("a", metavar="A", help="baseline: run id, run name or JSON artifact path")
+    p.add_argument("b", metavar="B", help="current: run id, run name or JSON artifact path")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.add_argument("--tolerance", type=float, default=0.05, metavar="X",
+                   help="drop in mean combined tolerated (default 0.05)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the table and regressions as JSON")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

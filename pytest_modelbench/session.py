@@ -89,6 +89,8 @@ class BenchmarkSession:
         self.fingerprints: dict[str, Any] = {}
         self.broker_stats: dict[str, Any] = {}
         self._cost_done: set[tuple[str, int]] = set()
+        self.baseline: Any = None  # gate.Baseline, resolved before this run is created
+        self.gate: Any = None  # gate.GateResult, computed at session end
 
     # -- construction -------------------------------------------------------------------------------------------
 
@@ -112,6 +114,14 @@ class BenchmarkSession:
         # Decide the runner here too, so a fallback warning is shown once even when only workers run items.
         _ = self.runner
         self.store = Store(self.settings.store)
+        if self.settings.baseline is not None:
+            from .gate import GateError, resolve_baseline
+
+            try:
+                self.baseline = resolve_baseline(self.store, self.settings.baseline, self.rubric.version,
+                                                 self.config.rootpath)
+            except GateError as exc:
+                raise pytest.UsageError(str(exc)) from None
         if self.settings.judge or any(m not in REFERENCE_MODELS for m in self.settings.models):
             self.start_broker()
         self.store.create_run(
@@ -359,23 +369,43 @@ class BenchmarkSession:
         costs = [o.cost_usd for o in outcomes if o.status == "complete"]
         total = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
         status = "failed" if interrupted or exitstatus == pytest.ExitCode.INTERNAL_ERROR else "complete"
+        if status == "complete":
+            self.run_gate(session, exitstatus, outcomes)
         self.store.finish_run(self.run_id, status, total, sorted({o.session_key for o in outcomes}) or None)
         if self.broker is not None:
             self.budget_final = self.broker.dispatch({"op": "budget"})
             self.fingerprints = self.broker.dispatch({"op": "fingerprints"})["fingerprints"]
             self.broker_stats = self.broker.dispatch({"op": "stats"})
         artifact = build_artifact(self, outcomes, status=status, interrupted=interrupted, total_cost=total)
+        if self.gate is not None:
+            artifact["regressions"] = self.gate.artifact_entries()
+            artifact["warnings"].extend(self.gate.warnings)
         self.config.hook.pytest_modelbench_update_json(config=self.config, artifact=artifact)
         self.artifact_path = self.settings.json_path or default_artifact_path(self.settings.store, self.run_id)
         write_artifact(artifact, self.artifact_path)
         self.artifact = artifact
 
+    def run_gate(self, session: pytest.Session, exitstatus: int, outcomes: list[Outcome]) -> None:
+        """The regression gate and the trend gate; any regression fails an otherwise green run (exit status 1)."""
+        from .gate import evaluate
+
+        s = self.settings
+        manifest = _manifest_identity(s.sample_manifest)
+        self.gate = evaluate(
+            self.store, self.run_id, outcomes, self.rubric.version, manifest["sha256"] if manifest else None,
+            baseline=self.baseline, baseline_spec=s.baseline, tolerance=s.tolerance, force=s.force_compare,
+            seed=s.sample_seed, trend_window=s.trend_window, trend_threshold=s.trend_threshold)
+        if self.gate.regressions and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.finished:
             return
-        from .report.terminal import render_summary
+        from .report.terminal import render_gate, render_summary
 
         render_summary(terminalreporter, self)
+        if self.gate is not None:
+            render_gate(terminalreporter, self.gate)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self._checker is not None:

@@ -185,6 +185,8 @@ def test_ini_twins(pytester: pytest.Pytester) -> None:
         (("--modelbench-min-score", "2"), "--modelbench-min-score: must be between 0 and 1"),
         (("--sessions", "no/such/dir"), "--sessions no/such/dir: not a known source"),
         (("--sessions", "claude-code"), "--sessions claude-code: no transcript folder found (looked in"),
+        (("--modelbench-tolerance", "x"), "--modelbench-tolerance: expected a number"),
+        (("--trend-window", "1"), "--trend-window: must be >= 2"),
     ],
 )
 def test_bad_options_are_usage_errors_naming_the_option(pytester: pytest.Pytester, args: tuple[str, ...],
@@ -245,3 +247,85 @@ def pytest_modelbench_replay(config, session, model, workspace):
     assert ("mul", "test/ctrl-c") not in done
     runs, rows = read_store(pytester.path / ".modelbench" / "modelbench.db")
     assert runs[0]["status"] == "failed" and len(rows) == len(done)
+
+
+CANDIDATE = """
+import os
+
+from pytest_modelbench.replay import ReplayResult
+
+
+def pytest_modelbench_replay(config, session, model, workspace):
+    if model != "test/cand":
+        return None
+    if os.environ.get("CAND_QUALITY") != "bad":
+        for rel, text in session.gold.files.files:
+            (workspace / rel).write_text(text)
+    return ReplayResult(turns=1, cost_usd=0.0)
+"""
+
+
+def test_regression_gate_fails_the_run_that_drops_and_names_the_model(pytester: pytest.Pytester,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    add_cases(pytester.path / "cases")
+    pytester.makeconftest(CANDIDATE)
+    args = (*BASE, "--sessions", "cases", "--runner", "local", "--models", "replay/gold,test/cand",
+            "--modelbench-baseline", "latest")
+    monkeypatch.delenv("CAND_QUALITY", raising=False)
+    first = pytester.runpytest_subprocess(*args)
+    assert first.ret == 0
+    first.stdout.fnmatch_lines(["*no baseline yet: this run passes and becomes the baseline*"])
+    unchanged = pytester.runpytest_subprocess(*args)
+    assert unchanged.ret == 0
+    assert "modelbench regressions" not in unchanged.stdout.str()
+    unchanged.stdout.fnmatch_lines(["*compared with baseline latest (run bench_*): 0 regression(s)*"])
+
+    monkeypatch.setenv("CAND_QUALITY", "bad")
+    dropped = pytester.runpytest_subprocess(*args)
+    assert dropped.ret == pytest.ExitCode.TESTS_FAILED
+    dropped.assert_outcomes(passed=4, skipped=2)  # the items pass; the gate fails the run
+    out = dropped.stdout.str()
+    assert "modelbench regressions" in out
+    lines = [line for line in out.splitlines() if line.startswith("| test/cand")]
+    assert any("| combined " in line and "2 pairs vs bench_" in line and "95% CI" in line for line in lines), out
+    assert not any(line.startswith("| replay/gold") for line in out.splitlines())
+    artifact = read_artifacts(pytester.path / ".modelbench")[-1]
+    jsonschema.validate(artifact, load_schema("artifact"))
+    combined = [r for r in artifact["regressions"] if r["metric"] == "combined"]
+    assert [r["model"] for r in combined] == ["test/cand"]
+    assert combined[0]["delta"] < -0.05 and combined[0]["evidence"]["ci"][1] < 0
+    runs, _ = read_store(pytester.path / ".modelbench" / "modelbench.db")
+    assert [r["status"] for r in runs] == ["complete"] * 3
+
+
+def test_baseline_by_path_and_rubric_mismatch_warns_without_gate(pytester: pytest.Pytester,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    add_cases(pytester.path / "cases")
+    pytester.makeconftest(CANDIDATE)
+    # A window of 2 runs: the trend gate never fails, so only the baseline gate is under test here.
+    args = (*BASE, "--sessions", "cases", "--runner", "local", "--models", "replay/gold,test/cand",
+            "--trend-window", "2")
+    monkeypatch.delenv("CAND_QUALITY", raising=False)
+    assert pytester.runpytest_subprocess(*args, "--modelbench-json", "base.json").ret == 0
+    monkeypatch.setenv("CAND_QUALITY", "bad")
+    by_path = pytester.runpytest_subprocess(*args, "--modelbench-baseline", "base.json")
+    assert by_path.ret == pytest.ExitCode.TESTS_FAILED
+    by_path.stdout.fnmatch_lines(["*modelbench regressions*", "*test/cand*combined*"])
+    # A baseline scored under another rubric version: a warning and no gate, unless forced.
+    base = json.loads((pytester.path / "base.json").read_text())
+    base["run"]["config"]["rubric"]["version"] = 0
+    (pytester.path / "old.json").write_text(json.dumps(base))
+    other = pytester.runpytest_subprocess(*args, "--modelbench-baseline", "old.json")
+    assert other.ret == 0
+    other.stdout.fnmatch_lines(["*differs (rubric version 0 vs 1)*no regression gate*"])
+    assert "modelbench regressions" not in other.stdout.str()
+    forced = pytester.runpytest_subprocess(*args, "--modelbench-baseline", "old.json", "--modelbench-force-compare")
+    assert forced.ret == pytest.ExitCode.TESTS_FAILED
+    forced.stdout.fnmatch_lines(["*compared anyway (forced)*", "*modelbench regressions*"])
+
+
+def test_unknown_baseline_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--modelbench", "--modelbench-baseline", "nightly")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--modelbench-baseline nightly: no complete run with that id or name" in result.stderr.str()
+    assert "Traceback" not in result.stderr.str()

@@ -51,7 +51,8 @@ class Broker:
                                         daemon=True, name="modelbench-broker")
         self._thread.start()
         # Import litellm (~3-6 s of CPU) now, while xdist workers start, not when the first request arrives.
-        threading.Thread(target=lambda: self.door.litellm, daemon=True, name="modelbench-litellm-import").start()
+        self._warm = threading.Thread(target=lambda: self.door.litellm, daemon=True, name="modelbench-litellm-import")
+        self._warm.start()
 
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -66,6 +67,8 @@ class Broker:
         return {"ok": False, "kind": "error", "error": f"unknown op {op!r}"}
 
     def close(self) -> None:
+        # Never let the interpreter shut down under a thread that is still importing litellm (it aborts the process).
+        self._warm.join(timeout=60)
         self._server.shutdown()
         self._server.server_close()
         self.socket_path.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..analysis.leaderboard import IntentRow, ModelRow, intent_rows, invalid_sessions, model_rows
 
 if TYPE_CHECKING:
+    from ..gate import GateResult
     from ..session import BenchmarkSession
 
 
@@ -95,3 +96,21 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     if bench.artifact_path is not None:
         tr.write_line(f"artifact: {bench.artifact_path}")
     tr.write_line(CAVEAT)
+
+
+def render_gate(tr: Any, gate: GateResult) -> None:
+    """The "modelbench regressions" section: model, metric, baseline, current, delta and the evidence."""
+    for warning in gate.warnings:
+        tr.write_line(f"warning: {warning}", yellow=True)
+    for note in gate.notes:
+        tr.write_line(f"modelbench gate: {note}")
+    if not gate.regressions:
+        return
+    from tabulate import tabulate
+
+    tr.write_sep("=", f"modelbench regressions ({len(gate.regressions)})", red=True)
+    body = [[r.model, r.metric, f"{r.baseline:.3f}", f"{r.current:.3f}", f"{r.delta:+.3f}", r.evidence_text()]
+            for r in gate.regressions]
+    tr.write_line(tabulate(body, headers=["model", "metric", "baseline", "current", "delta", "evidence"],
+                           tablefmt="github"))
+

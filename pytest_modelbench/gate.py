@@ -1,0 +1,163 @@
+"""The CI gate at the end of a run: find the baseline, compare, compute the trend over the store's history.
+
+No pytest here: a baseline the user names but that does not exist is a :class:`GateError`, which the session turns
+into a UsageError before any replay runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .analysis.regression import Regression, compare_runs, mean_combined, trend
+from .records import Outcome
+from .store.sqlite import Store
+
+HISTORY_LIMIT = 1000
+
+
+class GateError(Exception):
+    """A baseline that cannot be found or read."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The run compared against: from the store (``run_id``) or a JSON artifact (``path``)."""
+
+    label: str
+    run_id: str
+    rubric_version: int | None
+    manifest_sha256: str | None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    regressions: tuple[Regression, ...] = ()
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    baseline: str | None = None
+
+    def artifact_entries(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.regressions]
+
+
+@dataclass
+class _Collected:
+    regressions: list[Regression] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _manifest_sha(config_json: str | dict[str, Any] | None) -> str | None:
+    config = json.loads(config_json) if isinstance(config_json, str) else (config_json or {})
+    return ((config or {}).get("sample_manifest") or {}).get("sha256")
+
+
+def _from_row(label: str, row: dict[str, Any]) -> Baseline:
+    return Baseline(label, row["id"], row["rubric_version"], _manifest_sha(row.get("config_json")))
+
+
+def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path) -> Baseline | None:
+    """``latest`` (the most recent complete run with this rubric version; None when there is none yet), a run
+    NAME (its latest complete run), a RUN_ID, or a PATH to a JSON artifact. Called before this run is created."""
+    candidate = Path(spec).expanduser()
+    candidate = candidate if candidate.is_absolute() else root / candidate
+    if spec.endswith(".json") or candidate.is_file():
+        try:
+            artifact = json.loads(candidate.read_text(encoding="utf-8"))
+            run = artifact["run"]
+            return Baseline(f"{spec} (run {run['id']})", run["id"], run["config"]["rubric"]["version"],
+                            _manifest_sha(run["config"]), path=candidate)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise GateError(f"--modelbench-baseline {spec}: not a readable modelbench JSON artifact ({exc})") from None
+    complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete"]
+    if spec == "latest":
+        # A run that scored nothing (--co, everything deselected) is no baseline.
+        same = next((r for r in complete if r["rubric_version"] == rubric_version and store.outcomes(r["id"])), None)
+        return _from_row(f"latest (run {same['id']})", same) if same else None
+    row = store.run(spec)
+    if row is not None:
+        return _from_row(f"run {spec}", row)
+    named = [r for r in complete if r["name"] == spec]
+    if named:
+        return _from_row(f"{spec} (run {named[0]['id']})", named[0])
+    raise GateError(f"--modelbench-baseline {spec}: no complete run with that id or name in {store.path}, "
+                    "and no such JSON artifact")
+
+
+def baseline_outcomes(store: Store, baseline: Baseline) -> list[Any]:
+    if baseline.path is not None:
+        return json.loads(baseline.path.read_text(encoding="utf-8"))["outcomes"]
+    return store.outcomes(baseline.run_id)
+
+
+def evaluate(store: Store, run_id: str, outcomes: Sequence[Outcome], rubric_version: int,
+             manifest_sha256: str | None, *, baseline: Baseline | None, baseline_spec: str | None,
+             tolerance: float, force: bool, seed: int, trend_window: int, trend_threshold: float) -> GateResult:
+    """Both gates for the run ``run_id`` (still running, so not among the complete runs of the store)."""
+    out = _Collected()
+    if baseline_spec is not None:
+        _compare(store, outcomes, rubric_version, manifest_sha256, baseline, tolerance, force, seed, out)
+    _trend(store, run_id, outcomes, rubric_version, trend_window, trend_threshold, out)
+    return GateResult(tuple(out.regressions), tuple(out.warnings), tuple(out.notes),
+                      baseline.label if baseline else None)
+
+
+def _compare(store: Store, outcomes: Sequence[Outcome], rubric_version: int, manifest_sha256: str | None,
+             baseline: Baseline | None, tolerance: float, force: bool, seed: int, out: _Collected) -> None:
+    if baseline is None:
+        out.notes.append("no baseline yet: this run passes and becomes the baseline")
+        return
+    mismatches = []
+    if baseline.rubric_version != rubric_version:
+        mismatches.append(f"rubric version {baseline.rubric_version} vs {rubric_version}")
+    if baseline.manifest_sha256 and manifest_sha256 and baseline.manifest_sha256 != manifest_sha256:
+        mismatches.append("a different sample manifest")
+    if mismatches and not force:
+        out.warnings.append(f"baseline {baseline.label} differs ({'; '.join(mismatches)}): no regression gate "
+                            "(--modelbench-force-compare to compare anyway)")
+        return
+    if mismatches:
+        out.warnings.append(f"baseline {baseline.label} differs ({'; '.join(mismatches)}); compared anyway (forced)")
+    found = compare_runs(baseline_outcomes(store, baseline), outcomes, tolerance=tolerance, seed=seed)
+    out.regressions.extend(dataclasses.replace(r, evidence={**r.evidence, "baseline_run": baseline.run_id})
+                           for r in found)
+    out.notes.append(f"compared with baseline {baseline.label}: {len(found)} regression(s)")
+
+
+def _trend(store: Store, run_id: str, outcomes: Sequence[Outcome], rubric_version: int, window: int,
+           threshold: float, out: _Collected) -> None:
+    previous = [r for r in store.runs(HISTORY_LIMIT)
+                if r["status"] == "complete" and r["id"] != run_id and r["rubric_version"] == rubric_version]
+    if not outcomes:
+        return
+    # Runs that scored nothing (--co, everything deselected) are not points of a trend.
+    history = [rows for rows in (store.outcomes(row["id"]) for row in previous) if rows][:window - 1][::-1]
+    if not history:
+        return
+    sets = [frozenset(o["source_session_id"] for o in rows) for rows in history]
+    sets.append(frozenset(o.session_key for o in outcomes))
+    common = frozenset.intersection(*sets)
+    if len(set(sets)) > 1:
+        # A -k run or a new sample is not a drop: compare the runs on the sessions they all share.
+        if not common:
+            out.warnings.append("trend: the runs in the window share no session; no trend gate")
+            return
+        out.warnings.append(f"trend: the session set changed across the last {len(sets)} runs; slopes use the "
+                            f"{len(common)} session(s) they all share")
+    series: dict[str, list[float]] = {}
+    for rows in history:
+        for model, mean in mean_combined(o for o in rows if o["source_session_id"] in common).items():
+            series.setdefault(model, []).append(mean)
+    current = mean_combined(o for o in outcomes if o.session_key in common)
+    # Only models in this run are judged; their series are the runs in which they were scored.
+    judged = {m: [*series.get(m, []), v] for m, v in current.items()}
+    out.regressions.extend(trend(judged, window=window, threshold=threshold))
+
+
+__all__ = ["Baseline", "GateError", "GateResult", "baseline_outcomes", "evaluate", "resolve_baseline"]
