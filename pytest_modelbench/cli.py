@@ -285,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the table and regressions as JSON")
     p.set_defaults(func=cmd_compare)
+    from .commands import register_all
+    register_all(sub)
     return parser
 
 
