@@ -107,9 +107,30 @@ class Store:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    def outcome_records(self, run_id: str) -> list[Outcome]:
+        """The run's outcomes as :class:`Outcome` records (what the leaderboard functions take)."""
+        return [outcome_from_row(r) for r in self.outcomes(run_id)]
+
     def applied_migrations(self) -> list[str]:
         with self._connection() as db:
             return [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def outcome_from_row(row: dict[str, Any]) -> Outcome:
+    """One ``benchmark_outcomes`` row back as the record :meth:`Store.write_outcome` stored."""
+    from ..records import ComponentScore
+
+    source, _, session_id = row["source_session_id"].partition("/")
+    solved = row["solved"]
+    return Outcome(
+        session_id=session_id, source=source, model=row["candidate_model"], intent=row["intent"] or "",
+        status=row["status"], solved=None if solved is None else bool(solved), static_score=row["static_score"],
+        llm_score=row["llm_score"], combined_score=row["combined_score"], cost_usd=row["cost_usd"],
+        duration_seconds=row["duration_seconds"] or 0.0, num_turns=row["num_turns"] or 0,
+        components=tuple(ComponentScore(**c) for c in json.loads(row.get("components_json") or "[]")),
+        evidence=json.loads(row.get("evidence_json") or "{}"), repeat_index=row["repeat_index"],
+        skip_reason=row["skip_reason"] or "", fork_session_id=row["fork_session_id"] or "",
+    )
 
 
 @contextmanager
