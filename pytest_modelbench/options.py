@@ -101,6 +101,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("--trend-threshold", "modelbench_trend_threshold",
            "trend gate: fail when a model's combined score falls faster than this, in points per run (default -0.5).",
            "float", "PP"),
+    # -- scale: shards across machines --
+    Option("--modelbench-shard", "modelbench_shard",
+           "run shard K of N: a deterministic split of the sample by a hash of each session key (all candidates of a "
+           "session in one shard), with cap/N of --budget-cap-usd; join the artifacts with modelbench merge.",
+           "string", "K/N"),
+    Option("--modelbench-run-id", None,
+           "use this run id (bench_<8 hex>_<YYYYmmdd>_<HHMMSS>) instead of a new one; for tools that start runs and "
+           "need the id in advance (modelbench serve).", "string", "ID"),
 )
 
 
@@ -158,6 +166,8 @@ class Settings:
     force_compare: bool = False
     trend_window: int = 10
     trend_threshold: float = -0.5
+    shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
+    run_id: str | None = None
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -237,6 +247,9 @@ def resolve(config: pytest.Config) -> Settings:
     json_path = by_flag["--modelbench-json"]()
     rubric = by_flag["--rubric"]() or "default"
     door = _resolve_door(config, by_flag)
+    scale = _resolve_scale(by_flag)
+    if scale["shard"] is not None and door["budget_cap_usd"] is not None:
+        door["budget_cap_usd"] = door["budget_cap_usd"] / scale["shard"][1]  # each shard gets cap/N
     return Settings(
         **door,
         models=models or DEFAULT_MODELS,
@@ -254,7 +267,34 @@ def resolve(config: pytest.Config) -> Settings:
         min_score=min_score,
         **_resolve_history(by_flag, root),
         **_resolve_gate(config, by_flag),
+        **scale,
     )
+
+
+RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"
+
+
+def parse_shard(value: str) -> tuple[int, int] | None:
+    """``K/N`` with 1 <= K <= N as (K, N); None when malformed."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if not m:
+        return None
+    k, n = int(m.group(1)), int(m.group(2))
+    return (k, n) if 1 <= k <= n else None
+
+
+def _resolve_scale(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """The options of shards and preset run ids (issue: results people want to look at)."""
+    raw_shard = by_flag["--modelbench-shard"]()
+    shard = None
+    if raw_shard is not None:
+        shard = parse_shard(str(raw_shard))
+        if shard is None:
+            raise pytest.UsageError(f"--modelbench-shard: expected K/N with 1 <= K <= N, got {raw_shard!r}")
+    run_id = by_flag["--modelbench-run-id"]()
+    if run_id is not None and not re.fullmatch(RUN_ID_PATTERN, run_id.strip()):
+        raise pytest.UsageError(f"--modelbench-run-id: expected bench_<8 hex>_<YYYYmmdd>_<HHMMSS>, got {run_id!r}")
+    return {"shard": shard, "run_id": run_id.strip() if run_id else None}
 
 
 def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:

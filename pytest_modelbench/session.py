@@ -7,12 +7,10 @@ items and send each outcome back on its test report. Without xdist one process d
 from __future__ import annotations
 
 import dataclasses
-import secrets
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from .scoring.combine import combine
 from .scoring.context import ScoreContext
 from .scoring.rubric import Rubric, RubricError, resolve_rubric
 from .sources import SourceError
+from .store.artifact import new_run_id
 
 OUTCOME_ATTR = "modelbench_outcome"
 CAVEAT = (
@@ -41,17 +40,21 @@ HOW_TO_ADD_MODELS = (
 )
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
-    return f"bench_{secrets.token_hex(4)}_{now:%Y%m%d_%H%M%S}"
-
-
 @dataclass(frozen=True)
 class Plan:
     """The sampled sessions of every source, in run order."""
 
     sessions: tuple[Session, ...]
     strata: dict[str, dict[str, int]]  # source -> stratum label -> count
+    shard: dict[str, Any] | None = None  # with --modelbench-shard: index, count, and the whole sample's identity
+
+
+def shard_plan(plan: Plan, shard: tuple[int, int]) -> Plan:
+    """The sessions of shard K of N (all candidates of a session together); strata stay those of the whole sample."""
+    from .shards import in_shard, shard_record
+
+    mine = tuple(s for s in plan.sessions if in_shard(s.key, shard))
+    return Plan(mine, plan.strata, shard_record(shard, [s.key for s in plan.sessions]))
 
 
 class BenchmarkSession:
@@ -71,7 +74,7 @@ class BenchmarkSession:
             broker = workerinput.get("modelbench_broker")
             self.broker_path: Path | None = Path(broker) if broker else None
         else:
-            self.run_id = new_run_id()
+            self.run_id = settings.run_id or new_run_id()
             self.run_dir = Path(tempfile.mkdtemp(prefix=f"modelbench-{self.run_id}-", dir=scratch_base()))
             self.broker_path = None
         self.cache = SessionCache(self.run_dir / "sessions")
@@ -103,6 +106,8 @@ class BenchmarkSession:
         except RubricError as exc:
             raise pytest.UsageError(str(exc)) from None
         plan = build_plan(config, settings)
+        if settings.shard is not None:
+            plan = shard_plan(plan, settings.shard)
         bench = cls(config, settings, rubric, plan)
         if not bench.is_worker:
             bench.start_run()
@@ -114,6 +119,9 @@ class BenchmarkSession:
         # Decide the runner here too, so a fallback warning is shown once even when only workers run items.
         _ = self.runner
         self.store = Store(self.settings.store)
+        if self.settings.run_id is not None and self.store.run(self.run_id) is not None:
+            raise pytest.UsageError(f"--modelbench-run-id {self.run_id}: a run with this id is already in "
+                                    f"{self.settings.store}")
         if self.settings.baseline is not None:
             from .gate import GateError, resolve_baseline
 
@@ -144,6 +152,7 @@ class BenchmarkSession:
             "rubric": self.rubric.to_dict(),
             "strata": self.plan.strata,
             "sample_manifest": _manifest_identity(s.sample_manifest),
+            "shard": self.plan.shard,
             **environment_info(self.config.rootpath),
         }
 

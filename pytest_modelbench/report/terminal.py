@@ -62,6 +62,10 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     rubric = bench.rubric
     tr.write_line(f"rubric: {rubric.name} v{rubric.version}; runner: {bench.runner.name}; "
                   f"sessions: {len(bench.plan.sessions)}; models: {len(bench.settings.models)}")
+    shard = bench.plan.shard
+    if shard:
+        tr.write_line(f"shard {shard['index']}/{shard['count']}: {len(bench.plan.sessions)} of the sample's "
+                      f"{shard['sample_sessions']} session(s); join all shards' artifacts with modelbench merge")
     rows = model_rows(outcomes, bench.settings.models)
     names = sorted({name for r in rows for name in r.coverage})
     if names:

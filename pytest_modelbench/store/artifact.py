@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,12 @@ if TYPE_CHECKING:
     from ..session import BenchmarkSession
 
 SCHEMA_VERSION = 1
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A new run id, ``bench_<8 hex>_<YYYYmmdd>_<HHMMSS>`` (UTC), as the schema's ``run.id`` pattern reads."""
+    now = now or datetime.now(UTC)
+    return f"bench_{secrets.token_hex(4)}_{now:%Y%m%d_%H%M%S}"
 
 
 def default_artifact_path(store: Path, run_id: str) -> Path:
@@ -57,7 +65,6 @@ def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: 
                    total_cost: float | None) -> dict[str, Any]:
     import time
 
-    rows = model_rows(outcomes, bench.settings.models)
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -79,16 +86,21 @@ def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: 
             for s in bench.plan.sessions
         ],
         "outcomes": [o.to_dict() for o in outcomes],
-        "aggregates": {
-            "per_model": [r.to_dict() for r in rows],
-            "per_intent": [asdict(r) for r in intent_rows(outcomes)],
-            "invalid_sessions": invalid_sessions(outcomes),
-        },
+        "aggregates": aggregates(outcomes, bench.settings.models),
         "budget": budget_summary(bench, outcomes),
         "regressions": [],
         "recommendations": [],
         "warnings": [w for w in (bench.runner_warning, judge_warning(bench)) if w],
         "extra": {},
+    }
+
+
+def aggregates(outcomes: list[Outcome], models: Sequence[str]) -> dict[str, Any]:
+    """The artifact's aggregates; the one place a run's outcomes become them (runs and ``modelbench merge``)."""
+    return {
+        "per_model": [r.to_dict() for r in model_rows(outcomes, models)],
+        "per_intent": [asdict(r) for r in intent_rows(outcomes)],
+        "invalid_sessions": invalid_sessions(outcomes),
     }
 
 
@@ -133,5 +145,5 @@ def read_artifact(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-__all__ = ["SCHEMA_VERSION", "build_artifact", "default_artifact_path", "environment_info", "write_artifact",
-           "read_artifact"]
+__all__ = ["SCHEMA_VERSION", "aggregates", "build_artifact", "default_artifact_path", "environment_info",
+           "new_run_id", "write_artifact", "read_artifact"]
