@@ -48,6 +48,9 @@ OPTIONS: tuple[Option, ...] = (
            f"SQLite history file (default {DEFAULT_STORE}, relative to the rootdir).", "string", "PATH"),
     Option("--modelbench-json", "modelbench_json",
            "JSON artifact path (default .modelbench/runs/<run_id>.json next to the store).", "string", "PATH"),
+    Option("--modelbench-html", "modelbench_html",
+           "also write the HTML report (one self-contained file, nothing fetched) to PATH at the end of the run.",
+           "string", "PATH"),
     Option("--runner", "modelbench_runner",
            "where model-written code runs: auto (bwrap when it works here, else local with a warning), bwrap, local.",
            "string", "KIND"),
@@ -166,6 +169,7 @@ class Settings:
     force_compare: bool = False
     trend_window: int = 10
     trend_threshold: float = -0.5
+    html_path: Path | None = None
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
     run_id: str | None = None
 
@@ -261,6 +265,7 @@ def resolve(config: pytest.Config) -> Settings:
         name=name.strip() if name else None,
         store=_path(store, root),
         json_path=_path(json_path, root) if json_path else None,
+        html_path=_path(html, root) if (html := (by_flag["--modelbench-html"]() or "").strip()) else None,
         runner=runner,
         rubric=rubric,
         with_tests=bool(config.getoption("modelbench_with_tests")),

@@ -22,6 +22,7 @@ from .records import REFERENCE_MODELS, ComponentScore, Outcome, Session
 from .replay import INVALID_GOLD, ReplayResult, SessionCache
 from .replay.check import Checker
 from .replay.workspace import WorkspaceError, copy_workspace, touched_files
+from .report import CAVEAT
 from .runners import Runner, RunnerError, scratch_base
 from .scoring.combine import combine
 from .scoring.context import ScoreContext
@@ -30,10 +31,6 @@ from .sources import SourceError
 from .store.artifact import new_run_id
 
 OUTCOME_ATTR = "modelbench_outcome"
-CAVEAT = (
-    "Caveat: a replay is not the original session. Candidates get the same prompts and starting files, not the same "
-    "hidden context, tools or human. Results are evidence about replays."
-)
 HOW_TO_ADD_MODELS = (
     "modelbench: running the reference candidates replay/gold and replay/noop only; add real models with "
     "--models (or ini modelbench_models)."
@@ -94,6 +91,7 @@ class BenchmarkSession:
         self._cost_done: set[tuple[str, int]] = set()
         self.baseline: Any = None  # gate.Baseline, resolved before this run is created
         self.gate: Any = None  # gate.GateResult, computed at session end
+        self.report_notes: tuple[list[str], list[str]] = ([], [])  # HTML report / step summary: notes, warnings
 
     # -- construction -------------------------------------------------------------------------------------------
 
@@ -393,6 +391,9 @@ class BenchmarkSession:
         self.artifact_path = self.settings.json_path or default_artifact_path(self.settings.store, self.run_id)
         write_artifact(artifact, self.artifact_path)
         self.artifact = artifact
+        from .report.finish import write_outputs
+
+        self.report_notes = write_outputs(artifact, self.store, self.run_id, self.settings.html_path)
 
     def run_gate(self, session: pytest.Session, exitstatus: int, outcomes: list[Outcome]) -> None:
         """The regression gate and the trend gate; any regression fails an otherwise green run (exit status 1)."""

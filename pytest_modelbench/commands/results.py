@@ -1,9 +1,122 @@
-"""Placeholder: subcommands are added here."""
+"""``modelbench report RUN -o FILE`` (the HTML report) and ``modelbench export RUN --format csv|json|md``.
+
+RUN is ``latest`` (the newest run of the store), a run id, a run name (its newest complete run) or the path of a
+JSON artifact. A run of the store is read from its artifact next to the store when there is one, else rebuilt from
+the store. Numbers come from the artifact's aggregates (``analysis/leaderboard.py``), never recomputed here.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STORE = ".modelbench/modelbench.db"
+FORMATS = ("csv", "json", "md")
+RUN_HELP = "latest, a run id, a run name, or the path of a JSON artifact"
+
+# The outcome fields of the CSV, in order; then one column per rubric component ("component:<name>").
+CSV_FIELDS = ("run_id", "session", "source", "session_id", "model", "repeat_index", "intent", "status", "solved",
+              "static_score", "llm_score", "combined_score", "cost_usd", "duration_seconds", "num_turns",
+              "skip_reason", "fork_session_id")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    p = sub.add_parser("report", help="write the HTML report of a stored run (one self-contained file)",
+                       description="Write the HTML report of a run: leaderboard, heatmap, cost vs quality with the "
+                                   "Pareto frontier, trend, recommendations, sessions. Nothing in it is fetched.")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the HTML ('-': stdout)")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("export", help="a stored run as CSV (one row per outcome), JSON (the artifact) or markdown",
+                       description="Export a run: csv has a header and one row per outcome; json is the artifact; "
+                                   "md is the leaderboard and the regressions.")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
+    p.add_argument("--format", choices=FORMATS, required=True, help="csv, json or md")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="write to FILE instead of stdout")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.set_defaults(func=cmd_export)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from ..cli import CliError
+    from ..report.runs import RunNotFound, load_run
+
+    try:
+        return load_run(args.run, Path(args.store), Path.cwd())
+    except RunNotFound as exc:
+        raise CliError(str(exc)) from None
+
+
+def _emit(text: str, output: str | None, what: str) -> None:
+    from ..cli import CliError
+
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    from ..report.finish import write_html
+
+    try:
+        write_html(Path(output), text)
+    except OSError as exc:
+        raise CliError(f"-o {output}: cannot write ({exc.strerror or exc})") from None
+    print(f"wrote {what} to {output}", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .. import __version__
+    from ..report.html import render_html
+
+    doc = _load(args)
+    text = render_html(doc.artifact, doc.history, generator=f"pytest-modelbench {__version__}")
+    _emit(text, args.output, f"the HTML report of run {doc.artifact['run']['id']} (from {doc.origin})")
+    return 0
+
+
+def outcomes_csv(artifact: Mapping[str, Any]) -> str:
+    """A header and one row per outcome; components as ``component:<name>`` columns (empty: missing)."""
+    import csv
+    import io
+
+    outcomes = artifact.get("outcomes") or []
+    names = sorted({c["name"] for o in outcomes for c in o.get("components") or []})
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*CSV_FIELDS, *(f"component:{n}" for n in names)])
+    run_id = (artifact.get("run") or {}).get("id", "")
+    for o in outcomes:
+        values = {"run_id": run_id, "session": f"{o['source']}/{o['session_id']}", **o}
+        components = {c["name"]: c.get("value") for c in o.get("components") or []}
+        writer.writerow([_csv_value(values.get(f)) for f in CSV_FIELDS]
+                        + [_csv_value(components.get(n)) for n in names])
+    return buf.getvalue()
+
+
+def _csv_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    doc = _load(args)
+    if args.format == "csv":
+        text = outcomes_csv(doc.artifact)
+    elif args.format == "json":
+        text = json.dumps(doc.artifact, indent=2) + "\n"
+    else:
+        from ..report.markdown import summary_markdown
+
+        text = summary_markdown(doc.artifact)
+    _emit(text, args.output, f"run {doc.artifact['run']['id']} as {args.format} (from {doc.origin})")
+    return 0
+
+
+__all__ = ["CSV_FIELDS", "cmd_export", "cmd_report", "outcomes_csv", "register"]

@@ -99,6 +99,11 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     tr.write_line(f"store: {bench.settings.store}")
     if bench.artifact_path is not None:
         tr.write_line(f"artifact: {bench.artifact_path}")
+    notes, warnings = getattr(bench, "report_notes", ([], []))
+    for note in notes:
+        tr.write_line(note)
+    for warning in warnings:
+        tr.write_line(f"warning: {warning}", yellow=True)
     tr.write_line(CAVEAT)
 
 

@@ -82,7 +82,8 @@ def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: 
             for m in bench.settings.models
         ],
         "sessions": [
-            {"key": s.key, "intent": s.intent, "size_band": s.size_band, "content_hash": s.content_hash()}
+            {"key": s.key, "intent": s.intent, "size_band": s.size_band, "content_hash": s.content_hash(),
+             "prompt_first_line": prompt_first_line(s.prompt)}
             for s in bench.plan.sessions
         ],
         "outcomes": [o.to_dict() for o in outcomes],
@@ -102,6 +103,17 @@ def aggregates(outcomes: list[Outcome], models: Sequence[str]) -> dict[str, Any]
         "per_intent": [asdict(r) for r in intent_rows(outcomes)],
         "invalid_sessions": invalid_sessions(outcomes),
     }
+
+
+PROMPT_LINE_CHARS = 200
+
+
+def prompt_first_line(prompt: str) -> str:
+    """The first non-blank line of a session's prompt, redacted and cut to PROMPT_LINE_CHARS (reports show it)."""
+    from ..models.redact import redact
+
+    line = next((ln.strip() for ln in redact(prompt or "").splitlines() if ln.strip()), "")
+    return line if len(line) <= PROMPT_LINE_CHARS else line[:PROMPT_LINE_CHARS - 1] + "…"
 
 
 def judge_warning(bench: BenchmarkSession) -> str | None:
