@@ -33,6 +33,7 @@ class Baseline:
     rubric_version: int | None
     manifest_sha256: str | None
     path: Path | None = None
+    fingerprints: dict[str, Any] | None = None  # model -> fingerprint, from the baseline's artifact; None: unknown
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,20 @@ def _manifest_sha(config_json: str | dict[str, Any] | None) -> str | None:
     return ((config or {}).get("sample_manifest") or {}).get("sha256")
 
 
-def _from_row(label: str, row: dict[str, Any]) -> Baseline:
-    return Baseline(label, row["id"], row["rubric_version"], _manifest_sha(row.get("config_json")))
+def _fingerprints(artifact: dict[str, Any]) -> dict[str, Any]:
+    return {c["model"]: c.get("fingerprint") or {} for c in artifact.get("candidates", [])
+            if isinstance(c, dict) and "model" in c}
+
+
+def _from_row(label: str, row: dict[str, Any], store: Store) -> Baseline:
+    # The store keeps no fingerprints; the run's artifact at its default place does, when it is still there.
+    artifact = store.path.parent / "runs" / f"{row['id']}.json"
+    try:
+        fingerprints = _fingerprints(json.loads(artifact.read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError):
+        fingerprints = None
+    return Baseline(label, row["id"], row["rubric_version"], _manifest_sha(row.get("config_json")),
+                    fingerprints=fingerprints)
 
 
 def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path) -> Baseline | None:
@@ -72,20 +85,20 @@ def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path) -
             artifact = json.loads(candidate.read_text(encoding="utf-8"))
             run = artifact["run"]
             return Baseline(f"{spec} (run {run['id']})", run["id"], run["config"]["rubric"]["version"],
-                            _manifest_sha(run["config"]), path=candidate)
+                            _manifest_sha(run["config"]), path=candidate, fingerprints=_fingerprints(artifact))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GateError(f"--modelbench-baseline {spec}: not a readable modelbench JSON artifact ({exc})") from None
     complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete"]
     if spec == "latest":
         # A run that scored nothing (--co, everything deselected) is no baseline.
         same = next((r for r in complete if r["rubric_version"] == rubric_version and store.outcomes(r["id"])), None)
-        return _from_row(f"latest (run {same['id']})", same) if same else None
+        return _from_row(f"latest (run {same['id']})", same, store) if same else None
     row = store.run(spec)
     if row is not None:
-        return _from_row(f"run {spec}", row)
+        return _from_row(f"run {spec}", row, store)
     named = [r for r in complete if r["name"] == spec]
     if named:
-        return _from_row(f"{spec} (run {named[0]['id']})", named[0])
+        return _from_row(f"{spec} (run {named[0]['id']})", named[0], store)
     raise GateError(f"--modelbench-baseline {spec}: no complete run with that id or name in {store.path}, "
                     "and no such JSON artifact")
 
@@ -98,18 +111,44 @@ def baseline_outcomes(store: Store, baseline: Baseline) -> list[Any]:
 
 def evaluate(store: Store, run_id: str, outcomes: Sequence[Outcome], rubric_version: int,
              manifest_sha256: str | None, *, baseline: Baseline | None, baseline_spec: str | None,
-             tolerance: float, force: bool, seed: int, trend_window: int, trend_threshold: float) -> GateResult:
-    """Both gates for the run ``run_id`` (still running, so not among the complete runs of the store)."""
+             tolerance: float, force: bool, seed: int, trend_window: int, trend_threshold: float,
+             fingerprints: dict[str, Any] | None = None) -> GateResult:
+    """Both gates for the run ``run_id`` (still running, so not among the complete runs of the store).
+
+    ``fingerprints`` (model -> the door's fingerprint of this run) are compared with the baseline's: a model whose
+    provider model or Ollama digest changed is left out of the regression gate, with a warning, unless ``force``."""
     out = _Collected()
     if baseline_spec is not None:
-        _compare(store, outcomes, rubric_version, manifest_sha256, baseline, tolerance, force, seed, out)
+        _compare(store, outcomes, rubric_version, manifest_sha256, baseline, tolerance, force, seed, out,
+                 fingerprints or {})
     _trend(store, run_id, outcomes, rubric_version, trend_window, trend_threshold, out)
     return GateResult(tuple(out.regressions), tuple(out.warnings), tuple(out.notes),
                       baseline.label if baseline else None)
 
 
+def fingerprint_changes(baseline: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, str]:
+    """Models whose fingerprint differs, with what differs. Only what both sides recorded is compared (a run
+    served wholly from the response cache records none), and never the litellm version (not the model)."""
+    changes: dict[str, str] = {}
+    for model, now in sorted(current.items()):
+        before = (baseline or {}).get(model) or {}
+        if before.get("kind") == "reference" or not now:
+            continue
+        diffs = []
+        if before.get("provider_models") and now.get("provider_models") and \
+                sorted(before["provider_models"]) != sorted(now["provider_models"]):
+            diffs.append(f"provider model {', '.join(sorted(before['provider_models']))} vs "
+                         f"{', '.join(sorted(now['provider_models']))}")
+        if before.get("ollama_digest") and now.get("ollama_digest") and before["ollama_digest"] != now["ollama_digest"]:
+            diffs.append(f"ollama digest {str(before['ollama_digest'])[:12]} vs {str(now['ollama_digest'])[:12]}")
+        if diffs:
+            changes[model] = "; ".join(diffs)
+    return changes
+
+
 def _compare(store: Store, outcomes: Sequence[Outcome], rubric_version: int, manifest_sha256: str | None,
-             baseline: Baseline | None, tolerance: float, force: bool, seed: int, out: _Collected) -> None:
+             baseline: Baseline | None, tolerance: float, force: bool, seed: int, out: _Collected,
+             fingerprints: dict[str, Any] | None = None) -> None:
     if baseline is None:
         out.notes.append("no baseline yet: this run passes and becomes the baseline")
         return
@@ -124,7 +163,16 @@ def _compare(store: Store, outcomes: Sequence[Outcome], rubric_version: int, man
         return
     if mismatches:
         out.warnings.append(f"baseline {baseline.label} differs ({'; '.join(mismatches)}); compared anyway (forced)")
-    found = compare_runs(baseline_outcomes(store, baseline), outcomes, tolerance=tolerance, seed=seed)
+    changed = fingerprint_changes(baseline.fingerprints, fingerprints or {})
+    for model, what in changed.items():
+        if force:
+            out.warnings.append(f"baseline {baseline.label}: model {model} changed ({what}); compared anyway (forced)")
+        else:
+            out.warnings.append(f"baseline {baseline.label}: model {model} changed ({what}): no regression gate "
+                                "for it (--modelbench-force-compare to compare anyway)")
+    skip = set() if force else set(changed)
+    found = compare_runs(baseline_outcomes(store, baseline), [o for o in outcomes if o.model not in skip],
+                         tolerance=tolerance, seed=seed)
     out.regressions.extend(dataclasses.replace(r, evidence={**r.evidence, "baseline_run": baseline.run_id})
                            for r in found)
     out.notes.append(f"compared with baseline {baseline.label}: {len(found)} regression(s)")
@@ -132,32 +180,60 @@ def _compare(store: Store, outcomes: Sequence[Outcome], rubric_version: int, man
 
 def _trend(store: Store, run_id: str, outcomes: Sequence[Outcome], rubric_version: int, window: int,
            threshold: float, out: _Collected) -> None:
-    previous = [r for r in store.runs(HISTORY_LIMIT)
-                if r["status"] == "complete" and r["id"] != run_id and r["rubric_version"] == rubric_version]
     if not outcomes:
         return
-    # Runs that scored nothing (--co, everything deselected) are not points of a trend.
-    history = [rows for rows in (store.outcomes(row["id"]) for row in previous) if rows][:window - 1][::-1]
+    history = [rows for _, rows in history_runs(store, rubric_version, window - 1, exclude=run_id)][::-1]
     if not history:
         return
-    sets = [frozenset(o["source_session_id"] for o in rows) for rows in history]
-    sets.append(frozenset(o.session_key for o in outcomes))
+    judged, warnings = trend_series([*history, list(outcomes)])
+    out.warnings.extend(warnings)
+    current = {o.model for o in outcomes}
+    # Only models in this run are judged; their series are the runs in which they were scored.
+    out.regressions.extend(trend({m: v for m, v in judged.items() if m in current}, window=window,
+                                 threshold=threshold))
+
+
+def history_runs(store: Store, rubric_version: int | None, limit: int, exclude: str | None = None
+                 ) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The newest ``limit`` complete runs with ``rubric_version`` (None: that of the newest complete run) that
+    scored something, newest first, each with its outcome rows."""
+    complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete" and r["id"] != exclude]
+    if rubric_version is None and complete:
+        rubric_version = complete[0]["rubric_version"]
+    found: list[tuple[str, list[dict[str, Any]]]] = []
+    for row in complete:
+        if len(found) >= limit:
+            break
+        if row["rubric_version"] != rubric_version:
+            continue
+        rows = store.outcomes(row["id"])
+        if rows:  # runs that scored nothing (--co, everything deselected) are not points of a trend
+            found.append((row["id"], rows))
+    return found
+
+
+def trend_series(runs: Sequence[Sequence[Outcome | dict[str, Any]]]) -> tuple[dict[str, list[float]], list[str]]:
+    """Each model's mean combined per run (oldest first), over the sessions all ``runs`` share, and warnings."""
+    def key(o: Outcome | dict[str, Any]) -> str:
+        return o.session_key if isinstance(o, Outcome) else o["source_session_id"]
+
+    sets = [frozenset(key(o) for o in rows) for rows in runs]
+    if not sets:
+        return {}, []
     common = frozenset.intersection(*sets)
+    warnings = []
     if len(set(sets)) > 1:
         # A -k run or a new sample is not a drop: compare the runs on the sessions they all share.
         if not common:
-            out.warnings.append("trend: the runs in the window share no session; no trend gate")
-            return
-        out.warnings.append(f"trend: the session set changed across the last {len(sets)} runs; slopes use the "
-                            f"{len(common)} session(s) they all share")
+            return {}, ["trend: the runs in the window share no session; no trend gate"]
+        warnings.append(f"trend: the session set changed across the last {len(sets)} runs; slopes use the "
+                        f"{len(common)} session(s) they all share")
     series: dict[str, list[float]] = {}
-    for rows in history:
-        for model, mean in mean_combined(o for o in rows if o["source_session_id"] in common).items():
+    for rows in runs:
+        for model, mean in mean_combined(o for o in rows if key(o) in common).items():
             series.setdefault(model, []).append(mean)
-    current = mean_combined(o for o in outcomes if o.session_key in common)
-    # Only models in this run are judged; their series are the runs in which they were scored.
-    judged = {m: [*series.get(m, []), v] for m, v in current.items()}
-    out.regressions.extend(trend(judged, window=window, threshold=threshold))
+    return series, warnings
 
 
-__all__ = ["Baseline", "GateError", "GateResult", "baseline_outcomes", "evaluate", "resolve_baseline"]
+__all__ = ["Baseline", "GateError", "GateResult", "baseline_outcomes", "evaluate", "history_runs", "resolve_baseline",
+           "trend_series"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..records import Outcome
+from .stats import bootstrap_mean_ci, pass_at_k, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ class ModelRow:
     skipped: int
     errors: int
     coverage: dict[str, float]  # share of scored outcomes with each component present
+    combined_low: float | None = None  # seeded percentile bootstrap 95% interval of the mean combined
+    combined_high: float | None = None
+    repeats: int = 1  # the most scored attempts of any one session (--repeats K)
+    pass_at_k: dict[str, float] = field(default_factory=dict)  # "k" -> unbiased pass@k over sessions with >= k
+    spread_sd: float | None = None  # mean over sessions of the SD of combined across repeats (None: K = 1)
+    spread_range: float | None = None  # the largest max-min of combined across one session's repeats
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,17 +52,6 @@ class IntentRow:
     combined: float | None
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
-    """Wilson score interval for a binomial proportion (95% by default); None when n == 0."""
-    if n == 0:
-        return None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return round(statistics.fmean(present), 6) if present else None
@@ -69,8 +64,33 @@ def _component(outcome: Outcome, name: str) -> float | None:
     return None
 
 
-def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None) -> list[ModelRow]:
-    """Aggregate per model, ranked by combined score, then solve rate, then name (deterministic)."""
+def _repeat_stats(scored: Sequence[Outcome]) -> dict[str, Any]:
+    """pass@k for k = 1..K and the spread of combined across repeats of one session (``--repeats K``)."""
+    by_session: dict[str, list[Outcome]] = {}
+    for o in scored:
+        by_session.setdefault(o.session_key, []).append(o)
+    if not by_session:
+        return {"repeats": 1, "pass_at_k": {}, "spread_sd": None, "spread_range": None}
+    most = max(len(v) for v in by_session.values())
+    passes = {}
+    for k in range(1, most + 1):
+        values = [pass_at_k(len(v), sum(1 for o in v if o.solved), k) for v in by_session.values() if len(v) >= k]
+        passes[str(k)] = round(statistics.fmean(values), 6)
+    combos = [[o.combined_score for o in v if o.combined_score is not None] for v in by_session.values()]
+    combos = [c for c in combos if len(c) >= 2]
+    return {
+        "repeats": most,
+        "pass_at_k": passes,
+        "spread_sd": round(statistics.fmean(statistics.pstdev(c) for c in combos), 6) if combos else None,
+        "spread_range": round(max(max(c) - min(c) for c in combos), 6) if combos else None,
+    }
+
+
+def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None, seed: int = 0) -> list[ModelRow]:
+    """Aggregate per model, ranked by combined score, then solve rate, then name (deterministic).
+
+    The interval of the mean combined is a percentile bootstrap with a fixed ``seed``: the same outcomes always give
+    the same bytes."""
     by_model: dict[str, list[Outcome]] = {m: [] for m in models or ()}
     for o in outcomes:
         by_model.setdefault(o.model, []).append(o)
@@ -81,6 +101,8 @@ def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None)
         interval = wilson_interval(solved, len(scored))
         costs = [o.cost_usd for o in scored]
         total = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
+        combined = [o.combined_score for o in scored if o.combined_score is not None]
+        ci = bootstrap_mean_ci(combined, seed=seed)
         names = sorted({c.name for o in scored for c in o.components})
         coverage = {
             name: round(sum(1 for o in scored if _component(o, name) is not None) / len(scored), 6)
@@ -104,6 +126,9 @@ def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None)
             skipped=sum(1 for o in items if o.status in ("skipped", "cancelled-over-budget")),
             errors=sum(1 for o in items if o.status == "failed"),
             coverage=coverage,
+            combined_low=ci[0] if ci else None,
+            combined_high=ci[1] if ci else None,
+            **_repeat_stats(scored),
         ))
     rows.sort(key=lambda r: (-(r["combined"] if r["combined"] is not None else -1.0),
                              -(r["solve_rate"] if r["solve_rate"] is not None else -1.0), r["model"]))

@@ -10,10 +10,28 @@ import math
 import random
 from collections.abc import Sequence
 
-from .leaderboard import wilson_interval
-
 RESAMPLES = 2000
 DIGITS = 6
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
+    """Wilson score interval for a binomial proportion (95% by default); None when n == 0."""
+    if n == 0:
+        return None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k of one item with ``c`` solved among ``n`` attempts (Chen et al. 2021): 1 - C(n-c,k)/C(n,k)."""
+    if not 0 < k <= n:
+        raise ValueError(f"pass@k needs 0 < k <= n, got k={k}, n={n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -73,4 +91,4 @@ def slope(ys: Sequence[float], xs: Sequence[float] | None = None) -> float | Non
     return round(math.fsum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx, DIGITS + 2)
 
 
-__all__ = ["bootstrap_mean_ci", "mcnemar_exact", "paired_bootstrap_ci", "slope", "wilson_interval"]
+__all__ = ["bootstrap_mean_ci", "mcnemar_exact", "paired_bootstrap_ci", "pass_at_k", "slope", "wilson_interval"]

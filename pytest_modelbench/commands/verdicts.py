@@ -1,9 +1,229 @@
-"""Placeholder: subcommands are added here."""
+"""``modelbench recommend``, ``modelbench trend`` and ``modelbench show``: verdicts read back from the store.
+
+Every number comes from the same functions the pytest run uses (analysis/leaderboard.py, analysis/recommend.py,
+analysis/regression.py, gate.py), so the CLI, the terminal summary and the artifact agree.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..cli import DEFAULT_STORE, CliError, _open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    """Add ``recommend``, ``trend`` and ``show``."""
+    from ..records import INTENTS
+
+    p = sub.add_parser("recommend", help="which model to use per intent (or for one task), from the store's history")
+    p.add_argument("--task-pattern", metavar="P",
+                   help=f"an intent ({', '.join(INTENTS)}) or a task description (classified by the intent rules)")
+    p.add_argument("--intent", metavar="I", choices=INTENTS, help="the intent to answer for (overrides the pattern)")
+    p.add_argument("--json", action="store_true", help="print JSON (what recommend_model_for_task returns)")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("trend", help="slope of each model's combined score over the last runs; exit 1 on a fall")
+    p.add_argument("--model", action="append", metavar="M", help="only this model (repeatable)")
+    p.add_argument("--window", type=int, default=10, metavar="N", help="runs in each slope (default 10)")
+    p.add_argument("--threshold", type=float, default=-0.5, metavar="PP",
+                   help="fail below this slope, in points per run (default -0.5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.set_defaults(func=cmd_trend)
+
+    p = sub.add_parser("show", help="the leaderboard of a stored run (id, name, latest, or artifact path)")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    p.set_defaults(func=cmd_show)
+
+
+# -- recommend ---------------------------------------------------------------------------------------------------
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from ..analysis.recommend import answer, from_store, intent_for_task
+
+    if args.task_pattern is not None or args.intent is not None:
+        try:
+            intent, how = intent_for_task(args.task_pattern, args.intent)
+        except ValueError as exc:
+            raise CliError(f"--{str(exc).replace('_', '-')}") from None
+        intents: list[str] | None = [intent]
+    else:
+        intents, how = None, ""
+    store = _open_store(args.store)
+    try:
+        recs, info = from_store(store, intents=intents)
+    finally:
+        store.close()
+    if args.json:
+        if intents is not None:
+            print(json.dumps(answer(recs[0], args.task_pattern, how, info), indent=2))
+        else:
+            print(json.dumps({"history": info, "recommendations": [r.to_dict() for r in recs]}, indent=2))
+        return 0
+    if not info["runs"]:
+        print(f"no scored run in {args.store}: insufficient evidence for any intent")
+        return 0
+    print(f"from {len(info['runs'])} run(s) with rubric version {info['rubric_version']} "
+          f"(each session x model x repeat counted once, from its latest run):")
+    if not recs:
+        print("  no scored replay yet")
+    for r in recs:
+        print(f"  {r.text()}")
+    return 0
+
+
+# -- trend -------------------------------------------------------------------------------------------------------
+
+
+def cmd_trend(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from ..analysis.regression import trend
+    from ..analysis.stats import slope
+    from ..gate import history_runs, trend_series
+
+    if args.window < 2:
+        raise CliError(f"--window: must be >= 2, got {args.window}")
+    store = _open_store(args.store)
+    try:
+        runs = history_runs(store, None, args.window)[::-1]  # oldest first
+    finally:
+        store.close()
+    series, warnings = trend_series([rows for _, rows in runs])
+    if args.model:
+        unknown = [m for m in args.model if m not in series]
+        if unknown and runs:
+            raise CliError(f"--model {unknown[0]}: not scored in the last {len(runs)} run(s) "
+                           f"(scored: {', '.join(series) or 'none'})")
+        series = {m: v for m, v in series.items() if m in args.model}
+    found = trend(series, window=args.window, threshold=args.threshold)
+    failing = {r.model for r in found}
+    models = []
+    for model, values in sorted(series.items()):
+        s = slope(values)
+        models.append({"model": model, "runs": len(values), "series": values,
+                       "slope_pp_per_run": None if s is None else round(100 * s, 6),
+                       "regression": model in failing})
+    if args.json:
+        print(json.dumps({"runs": [r for r, _ in runs], "window": args.window, "threshold": args.threshold,
+                          "models": models, "regressions": [r.to_dict() for r in found], "warnings": warnings},
+                         indent=2))
+        return 1 if found else 0
+    for w in warnings:
+        print(f"warning: {w}")
+    print(f"{len(runs)} run(s), oldest first: {', '.join(r for r, _ in runs) or 'none'}")
+
+    def verdict(m: dict[str, Any]) -> str:
+        if m["regression"]:
+            return "REGRESSION"
+        return "too few runs" if m["runs"] < 3 else "ok"
+
+    print(tabulate([[m["model"], m["runs"], f"{m['series'][0]:.3f}", f"{m['series'][-1]:.3f}",
+                     "—" if m["slope_pp_per_run"] is None else f"{m['slope_pp_per_run']:+.2f}", verdict(m)]
+                    for m in models],
+                   headers=["model", "runs", "first", "last", "points/run", f"verdict (< {args.threshold})"],
+                   tablefmt="github", disable_numparse=True))
+    for r in found:
+        print(f"regression: {r.describe()}")
+    return 1 if found else 0
+
+
+# -- show --------------------------------------------------------------------------------------------------------
+
+
+def outcome_from_row(row: dict[str, Any]) -> Any:
+    """A store row as an :class:`~pytest_modelbench.records.Outcome` (the leaderboard's input)."""
+    from ..records import ComponentScore, Outcome
+
+    source, _, session_id = row["source_session_id"].partition("/")
+    return Outcome(
+        session_id=session_id, source=source, model=row["candidate_model"], intent=row["intent"] or "explore",
+        status=row["status"], solved=None if row["solved"] is None else bool(row["solved"]),
+        static_score=row["static_score"], llm_score=row["llm_score"], combined_score=row["combined_score"],
+        cost_usd=row["cost_usd"], duration_seconds=row["duration_seconds"] or 0.0, num_turns=row["num_turns"] or 0,
+        components=tuple(ComponentScore(**c) for c in json.loads(row["components_json"] or "[]")),
+        evidence=json.loads(row["evidence_json"] or "{}"), repeat_index=row["repeat_index"] or 0,
+        skip_reason=row["skip_reason"] or "", fork_session_id=row["fork_session_id"] or "",
+    )
+
+
+def _load_run(spec: str, store_path: str) -> tuple[dict[str, Any], list[Any]]:
+    """(run info, outcomes) of RUN: an artifact path, ``latest``, a run id or a run name."""
+    from ..gate import GateError, history_runs, resolve_baseline
+    from ..records import Outcome
+
+    path = Path(spec).expanduser()
+    if spec.endswith(".json") or path.is_file():
+        try:
+            artifact = json.loads(path.read_text(encoding="utf-8"))
+            run = artifact["run"]
+            info = {"id": run["id"], "name": run.get("name"), "status": run["status"],
+                    "rubric_version": run["config"]["rubric"]["version"],
+                    "models": [c["model"] for c in artifact.get("candidates", [])], "source": str(path)}
+            return info, [Outcome.from_dict(o) for o in artifact["outcomes"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CliError(f"{spec}: not a readable modelbench JSON artifact ({exc})") from None
+    store = _open_store(store_path)
+    try:
+        if spec == "latest":
+            found = history_runs(store, None, 1)
+            if not found:
+                raise CliError(f"latest: no complete run that scored anything in {store_path}")
+            run_id = found[0][0]
+        else:
+            try:
+                baseline = resolve_baseline(store, spec, -1, Path.cwd())
+            except GateError as exc:
+                raise CliError(str(exc).replace("--modelbench-baseline ", "")) from None
+            assert baseline is not None
+            run_id = baseline.run_id
+        row = store.run(run_id)
+        assert row is not None
+        rows = store.outcomes(run_id)
+    finally:
+        store.close()
+    info = {"id": run_id, "name": row["name"], "status": row["status"], "rubric_version": row["rubric_version"],
+            "models": json.loads(row["candidate_models_json"]), "source": store_path}
+    return info, [outcome_from_row(r) for r in rows]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tabulate import tabulate
+
+    from ..analysis.leaderboard import intent_rows, invalid_sessions, model_rows
+    from ..analysis.recommend import recommend
+    from ..report.terminal import intent_table, leaderboard_table, recommendation_lines, repeat_lines
+
+    info, outcomes = _load_run(args.run, args.store)
+    rows = model_rows(outcomes, info["models"])
+    intents = intent_rows(outcomes)
+    recs = recommend(outcomes, run_id=info["id"])
+    if args.json:
+        print(json.dumps({"run": info, "per_model": [r.to_dict() for r in rows],
+                          "per_intent": [asdict(r) for r in intents], "invalid_sessions": invalid_sessions(outcomes),
+                          "recommendations": [r.to_dict() for r in recs]}, indent=2))
+        return 0
+    print(f"modelbench leaderboard — run {info['id']}" + (f" ({info['name']})" if info["name"] else "")
+          + f"; status {info['status']}; rubric v{info['rubric_version']}")
+    headers, body = leaderboard_table(rows)
+    print(tabulate(body, headers=headers, tablefmt="github"))
+    if intents:
+        print("\nper intent:")
+        headers, body = intent_table(intents)
+        print(tabulate(body, headers=headers, tablefmt="github"))
+    if recs:
+        print(f"\nrecommendation per intent (floor: {recs[0].floor} scored replays per model):")
+        print("\n".join(recommendation_lines(recs)))
+    repeats = repeat_lines(rows)
+    if repeats:
+        print("\n" + "\n".join(repeats))
+    return 0
