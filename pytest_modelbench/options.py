@@ -109,6 +109,9 @@ OPTIONS: tuple[Option, ...] = (
            "run shard K of N: a deterministic split of the sample by a hash of each session key (all candidates of a "
            "session in one shard), with cap/N of --budget-cap-usd; join the artifacts with modelbench merge.",
            "string", "K/N"),
+    Option("--modelbench-resume", None,
+           "finish the stored run RUN_ID (interrupted, killed or crashed): same id, same items; items already "
+           "complete are deselected and their stored outcomes reused, the others run again.", "string", "RUN_ID"),
     Option("--modelbench-run-id", None,
            "use this run id (bench_<8 hex>_<YYYYmmdd>_<HHMMSS>) instead of a new one; for tools that start runs and "
            "need the id in advance (modelbench serve).", "string", "ID"),
@@ -172,6 +175,7 @@ class Settings:
     html_path: Path | None = None
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
     run_id: str | None = None
+    resume: str | None = None
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -273,7 +277,20 @@ def resolve(config: pytest.Config) -> Settings:
         **_resolve_history(by_flag, root),
         **_resolve_gate(config, by_flag),
         **scale,
+        resume=_resolve_resume(by_flag, scale["run_id"]),
     )
+
+
+def _resolve_resume(by_flag: dict[str, Callable[[], Any]], run_id: str | None) -> str | None:
+    """``--modelbench-resume RUN_ID``; whether the run exists and matches is checked when the store is open."""
+    raw = by_flag["--modelbench-resume"]()
+    if raw is None:
+        return None
+    if not raw.strip():
+        raise pytest.UsageError("--modelbench-resume: expected a run id, got nothing")
+    if run_id is not None:
+        raise pytest.UsageError("--modelbench-resume: cannot be combined with --modelbench-run-id")
+    return raw.strip()
 
 
 RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"

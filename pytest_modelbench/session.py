@@ -91,6 +91,9 @@ class BenchmarkSession:
         self._cost_done: set[tuple[str, int]] = set()
         self.baseline: Any = None  # gate.Baseline, resolved before this run is created
         self.gate: Any = None  # gate.GateResult, computed at session end
+        # --modelbench-resume: (session key, model, repeat) of the items already complete, deselected at collection
+        self.resumed: set[tuple[str, str, int]] = {
+            (k, m, int(r)) for k, m, r in (workerinput or {}).get("modelbench_resumed") or ()}
         self.report_notes: tuple[list[str], list[str]] = ([], [])  # HTML report / step summary: notes, warnings
 
     # -- construction -------------------------------------------------------------------------------------------
@@ -112,11 +115,9 @@ class BenchmarkSession:
         return bench
 
     def start_run(self) -> None:
-        from .store.sqlite import Store
-
         # Decide the runner here too, so a fallback warning is shown once even when only workers run items.
         _ = self.runner
-        self.store = Store(self.settings.store)
+        self.store = _open_store(self.settings.store)
         if self.settings.run_id is not None and self.store.run(self.run_id) is not None:
             raise pytest.UsageError(f"--modelbench-run-id {self.run_id}: a run with this id is already in "
                                     f"{self.settings.store}")
@@ -130,10 +131,28 @@ class BenchmarkSession:
                 raise pytest.UsageError(str(exc)) from None
         if self.settings.judge or any(m not in REFERENCE_MODELS for m in self.settings.models):
             self.start_broker()
+        if self.settings.resume is not None:
+            self.resume_run(self.settings.resume)
+            return
         self.store.create_run(
             self.run_id, self.settings.name, self.rubric.version, self.settings.models,
             [s.key for s in self.plan.sessions], self.run_config(),
         )
+
+    def resume_run(self, run_id: str) -> None:
+        """Take over a stored run: its complete outcomes are reused, its other items run again (resume.py)."""
+        from .resume import ResumeError, plan_resume
+
+        try:
+            resumed = plan_resume(self.store.run(run_id), self.store.outcomes(run_id), run_id, self.store.path,
+                                  self.run_config(), self.plan.sessions, self.settings.models)
+        except ResumeError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.run_id = run_id
+        self.started = float(resumed.run["created_ts"])
+        self.resumed = resumed.done_keys
+        self.outcomes.extend(resumed.done)
+        self.store.reopen_run(run_id)
 
     def run_config(self) -> dict[str, Any]:
         from .store.artifact import environment_info
@@ -233,6 +252,11 @@ class BenchmarkSession:
         from .items import make_items
 
         ours = make_items(session, self.plan.sessions, self.settings.models)
+        if self.resumed:
+            done = [i for i in ours if (i.record.key, i.model, getattr(i, "repeat_index", 0)) in self.resumed]
+            if done:
+                config.hook.pytest_deselected(items=done)
+                ours = [i for i in ours if i not in done]
         if self.settings.with_tests:
             items.extend(ours)
         else:
@@ -244,6 +268,7 @@ class BenchmarkSession:
         node.workerinput["modelbench_run_id"] = self.run_id
         node.workerinput["modelbench_run_dir"] = str(self.run_dir)
         node.workerinput["modelbench_broker"] = str(self.broker_path) if self.broker_path else None
+        node.workerinput["modelbench_resumed"] = sorted(self.resumed)
 
     # -- running one item ---------------------------------------------------------------------------------------
 
@@ -330,6 +355,13 @@ class BenchmarkSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, OUTCOME_ATTR, None)
+        if data is None and report.when == "???" and report.failed and not self.is_worker:
+            # An xdist worker died running this item (kill -9, OOM): record it failed with xdist's message, so the
+            # loss is visible and --modelbench-resume reruns it.
+            from .resume import crashed_outcome
+
+            crashed = crashed_outcome(report.nodeid, str(report.longrepr), self.sessions_by_key)
+            data = crashed.to_dict() if crashed is not None else None
         if data is None or self.is_worker or self.store is None:
             return
         outcome = Outcome.from_dict(data)
@@ -371,6 +403,8 @@ class BenchmarkSession:
             self.score_cost(*key)
         from .store.artifact import build_artifact, default_artifact_path, write_artifact
 
+        if self.resumed and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK  # a resumed run with nothing left to do is done, not empty
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         outcomes = sorted(self.outcomes, key=lambda o: (o.session_key, o.model, o.repeat_index))
         costs = [o.cost_usd for o in outcomes if o.status == "complete"]
@@ -428,6 +462,16 @@ class BenchmarkSession:
             self.broker.close()
         if not self.is_worker:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _open_store(path: Path) -> Any:
+    """The store, or a UsageError naming the file when it cannot be used (it is never overwritten)."""
+    from .store.sqlite import Store, StoreError
+
+    try:
+        return Store(path)
+    except StoreError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _manifest_identity(path: Path | None) -> dict[str, str] | None:

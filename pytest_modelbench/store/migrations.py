@@ -130,6 +130,10 @@ def m003_history_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX idx_history_sessions_source ON history_sessions(source)")
 
 
+class SchemaError(Exception):
+    """The file is a SQLite database this version cannot use (another schema, or a newer one)."""
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in one write transaction (safe when several processes open the store at once).
 
@@ -137,8 +141,17 @@ def migrate(db: sqlite3.Connection) -> list[str]:
     """
     db.execute("BEGIN IMMEDIATE")
     try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "_migrations" not in tables:
+            # Someone else's database: never add our tables to it.
+            raise SchemaError(f"not a modelbench store: it has tables ({', '.join(sorted(tables)[:5])}) but no "
+                              "_migrations table")
         db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_ts REAL NOT NULL)")
         done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        unknown = sorted(done - {name for name, _ in MIGRATIONS})
+        if unknown:
+            raise SchemaError(f"written by a newer pytest-modelbench (unknown migration {unknown[0]}); upgrade "
+                              "pytest-modelbench or use another --modelbench-store")
         applied = []
         for name, fn in MIGRATIONS:
             if name in done:

@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Outcome
-from .migrations import migrate
+from .migrations import SchemaError, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """The store file cannot be used (not SQLite, another schema, a newer schema). It is left untouched."""
 
 
 class Store:
@@ -23,8 +27,14 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db: sqlite3.Connection | None = None
-        with self._connection() as db:
-            migrate(db)
+        try:
+            with self._connection() as db:
+                migrate(db)
+        except (sqlite3.DatabaseError, SchemaError) as exc:
+            # sqlite3 refuses to write to a file that is not a database, and migrate() checks before it writes:
+            # the file is left exactly as it was.
+            self.close()
+            raise StoreError(f"{path}: cannot use this modelbench store: {exc} (the file was left untouched)") from None
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -87,6 +97,11 @@ class Store:
             if session_ids is not None:
                 db.execute("UPDATE benchmark_runs SET source_session_ids_json = ? WHERE id = ?",
                            (json.dumps(list(session_ids)), run_id))
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark a run running again (``--modelbench-resume``); its outcomes stay."""
+        with self._connection() as db, _immediate(db):
+            db.execute("UPDATE benchmark_runs SET status = 'running', completed_ts = NULL WHERE id = ?", (run_id,))
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         with self._connection() as db:
