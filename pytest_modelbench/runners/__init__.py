@@ -8,6 +8,7 @@ Pure package: no pytest imports.
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -131,8 +132,12 @@ def start_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> 
         raise RunnerError(f"cannot start {argv[0]}: {exc}") from exc
 
 
-def run_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> RunResult:
-    """Start ``argv`` in its own session (process group) with limits; kill the whole group at the timeout."""
+def run_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float,
+                pass_fds: tuple[int, ...] = ()) -> RunResult:
+    """Start ``argv`` in its own session (process group) with limits; kill the whole group at the timeout.
+
+    Output is read as it comes and only the tails are kept: a command printing gigabytes costs no memory here.
+    """
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -144,19 +149,16 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeo
             stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=set_limits,
+            pass_fds=pass_fds,
         )
     except OSError as exc:
         raise RunnerError(f"cannot start {argv[0]}: {exc}") from exc
-    timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_group(proc.pid)
-        out, err = proc.communicate()
+        out, err, timed_out = drain(proc, timeout)
     finally:
-        # A well-behaved command may still leave children behind in its group.
+        # Killed at the timeout; a well-behaved command may still leave children behind in its group.
         kill_group(proc.pid)
+        proc.wait()
     return RunResult(
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,
@@ -164,6 +166,43 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeo
         stdout_tail=out.decode("utf-8", "replace")[-OUTPUT_TAIL:],
         stderr_tail=err.decode("utf-8", "replace")[-OUTPUT_TAIL:],
     )
+
+
+def drain(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, bool]:
+    """Read stdout and stderr until both close or ``timeout`` passes (then kill the group); keep only the tails."""
+    keep = OUTPUT_TAIL * 8
+    tails = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    with selectors.DefaultSelector() as sel:
+        for stream in tails:
+            if stream is not None:
+                sel.register(stream, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                kill_group(proc.pid)
+                break
+            for key, _ in sel.select(min(left, 1.0)):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf = tails[key.fileobj]  # type: ignore[index]
+                buf += chunk
+                if len(buf) > 2 * keep:
+                    del buf[:-keep]
+    for stream in tails:
+        if stream is not None:
+            stream.close()
+    if not timed_out:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            kill_group(proc.pid)
+    return bytes(tails[proc.stdout]), bytes(tails[proc.stderr]), timed_out  # type: ignore[index]
 
 
 def kill_group(pgid: int) -> None:
