@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .records import ComponentScore, Outcome, Session
+from .records import Outcome, Session
+from .store.sqlite import outcome_from_row
 
 DONE_STATUSES = ("complete",)
 # What must be equal between the stored run and the resuming one, with how to show each in an error.
-COMPARED = ("models", "sessions", "sample_size", "sample_seed", "intents", "shard")
+COMPARED = ("models", "sessions", "sample_size", "sample_seed", "intents", "shard", "repeats")
 _NODE_ID = re.compile(r"^(?P<key>.+)\[(?P<model>[^\[\]]+)\]$")
+_REPEAT = re.compile(r"^(?P<model>.+)-r(?P<repeat>\d+)$")
 
 
 class ResumeError(ValueError):
@@ -66,20 +68,6 @@ def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def outcome_from_row(row: Mapping[str, Any], session: Session) -> Outcome:
-    """A stored outcome row back as an :class:`Outcome` (the session gives the source and id unambiguously)."""
-    solved = row["solved"]
-    return Outcome(
-        session_id=session.id, source=session.source, model=row["candidate_model"], intent=row["intent"] or "",
-        status=row["status"], solved=None if solved is None else bool(solved), static_score=row["static_score"],
-        llm_score=row["llm_score"], combined_score=row["combined_score"], cost_usd=row["cost_usd"],
-        duration_seconds=row["duration_seconds"] or 0.0, num_turns=row["num_turns"] or 0,
-        components=tuple(ComponentScore(**c) for c in json.loads(row.get("components_json") or "[]")),
-        evidence=json.loads(row["evidence_json"] or "{}"), repeat_index=row["repeat_index"],
-        skip_reason=row["skip_reason"] or "", fork_session_id=row["fork_session_id"] or "",
-    )
-
-
 def plan_resume(run: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]], run_id: str, store_path: Any,
                 current_config: Mapping[str, Any], sessions: Sequence[Session],
                 models: Sequence[str]) -> Resumed:
@@ -103,13 +91,15 @@ def plan_resume(run: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]]
             raise ResumeError(f"{where}: session {row['source_session_id']} of the stored run is not in this "
                               "invocation's sample (did the sources change?)")
         if row["status"] in DONE_STATUSES and row["candidate_model"] in models:
-            done.append(outcome_from_row(row, session))
+            # The session gives source and id exactly (a source name may itself contain "/").
+            done.append(replace(outcome_from_row(dict(row)), session_id=session.id, source=session.source))
     return Resumed(dict(run), tuple(done))
 
 
-def crashed_outcome(nodeid: str, message: str, sessions_by_key: Mapping[str, Session]) -> Outcome | None:
+def crashed_outcome(nodeid: str, message: str, sessions_by_key: Mapping[str, Session],
+                    models: Sequence[str]) -> Outcome | None:
     """The ``failed`` outcome of an item whose xdist worker died while running it (None: not one of ours)."""
-    parsed = parse_node_id(nodeid)
+    parsed = parse_node_id(nodeid, models)
     session = sessions_by_key.get(parsed[0]) if parsed else None
     if parsed is None or session is None:
         return None
@@ -117,14 +107,26 @@ def crashed_outcome(nodeid: str, message: str, sessions_by_key: Mapping[str, Ses
     return Outcome(session_id=session.id, source=session.source, model=parsed[1], intent=session.intent,
                    status="failed", solved=None, static_score=None, llm_score=None, combined_score=None,
                    cost_usd=None, duration_seconds=0.0, num_turns=0, skip_reason=reason,
-                   evidence={"error": reason, "crashed": True})
+                   evidence={"error": reason, "crashed": True}, repeat_index=parsed[2])
 
 
-def parse_node_id(nodeid: str) -> tuple[str, str] | None:
-    """``(session key, model)`` of a modelbench item's node id (``<source>/<id>[<model>]``), or None."""
+def parse_node_id(nodeid: str, models: Sequence[str]) -> tuple[str, str, int] | None:
+    """``(session key, model, repeat index)`` of a modelbench item's node id, or None.
+
+    Node ids read ``<source>/<id>[<model>]``, or ``<source>/<id>[<model>-r<i>]`` with ``--repeats``; a model id may
+    itself end in ``-r1`` (deepseek-r1), so the known models decide.
+    """
     m = _NODE_ID.match(nodeid)
-    return (m["key"], m["model"]) if m else None
+    if m is None:
+        return None
+    inner = m["model"]
+    if inner in models:
+        return m["key"], inner, 0
+    r = _REPEAT.match(inner)
+    if r and r["model"] in models:
+        return m["key"], r["model"], int(r["repeat"])
+    return None
 
 
-__all__ = ["DONE_STATUSES", "ResumeError", "Resumed", "config_differences", "crashed_outcome", "outcome_from_row",
-           "parse_node_id", "plan_resume"]
+__all__ = ["DONE_STATUSES", "ResumeError", "Resumed", "config_differences", "crashed_outcome", "parse_node_id",
+           "plan_resume"]

@@ -360,7 +360,7 @@ class BenchmarkSession:
             # loss is visible and --modelbench-resume reruns it.
             from .resume import crashed_outcome
 
-            crashed = crashed_outcome(report.nodeid, str(report.longrepr), self.sessions_by_key)
+            crashed = crashed_outcome(report.nodeid, str(report.longrepr), self.sessions_by_key, self.settings.models)
             data = crashed.to_dict() if crashed is not None else None
         if data is None or self.is_worker or self.store is None:
             return

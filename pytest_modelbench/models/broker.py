@@ -20,8 +20,22 @@ from .door import Door, DoorConfig
 MAX_LINE = 64 * 1024 * 1024
 
 
+class BrokerUnavailable(ConnectionError):
+    """The model door cannot be reached (the broker stopped, crashed or closed the connection)."""
+
+
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections.add(self.request)
+
+    def finish(self) -> None:
+        with self.server.lock:
+            self.server.connections.discard(self.request)
+        super().finish()
 
     def handle(self) -> None:
         for line in self.rfile:
@@ -39,6 +53,8 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     broker: Broker
+    connections: set[socket.socket]
+    lock: threading.Lock
 
 
 class Broker:
@@ -47,6 +63,9 @@ class Broker:
         self.socket_path = socket_path
         self._server = _Server(str(socket_path), _Handler)
         self._server.broker = self
+        self._server.connections = set()
+        self._server.lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         daemon=True, name="modelbench-broker")
         self._thread.start()
@@ -67,10 +86,20 @@ class Broker:
         return {"ok": False, "kind": "error", "error": f"unknown op {op!r}"}
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         # Never let the interpreter shut down under a thread that is still importing litellm (it aborts the process).
         self._warm.join(timeout=60)
         self._server.shutdown()
         self._server.server_close()
+        # Open connections too: a worker waiting on a reply gets end-of-file at once instead of waiting forever.
+        with self._server.lock:
+            for conn in list(self._server.connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         self.socket_path.unlink(missing_ok=True)
 
 
@@ -91,6 +120,17 @@ class BrokerClient:
         self._file = sock.makefile("rwb")
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One request, one reply; :class:`BrokerUnavailable` (naming the socket) when the door cannot be reached."""
+        try:
+            return self._call(request)
+        except BrokerUnavailable:
+            raise
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise BrokerUnavailable(f"the model door (broker at {self.socket_path}) is unreachable: "
+                                    f"{type(exc).__name__}: {exc}") from exc
+
+    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         data = (json.dumps(request) + "\n").encode()
         for attempt in (1, 2):
             try:
@@ -112,7 +152,8 @@ class BrokerClient:
             raise
         if not line:
             self.close()
-            raise ConnectionError("the broker closed the connection")
+            raise BrokerUnavailable(f"the model door (broker at {self.socket_path}) closed the connection "
+                                    "before replying (did the run's controller stop or crash?)")
         return json.loads(line)
 
     def close(self) -> None:
