@@ -135,8 +135,10 @@ def merge_artifacts(shards: Sequence[tuple[str, dict[str, Any]]], run_id: str, n
                          f"{first_config['shard']['sample_sessions']} (or other ones): not the same sample")
 
     records = [Outcome.from_dict(outcomes[k]) for k in sorted(outcomes)]
+    by_index = sorted(indexed, key=lambda t: t[2][0])
     models = list(first_config.get("models") or [])
-    warnings = list(dict.fromkeys(w for _, a, _ in indexed for w in a.get("warnings", [])))
+    # A shard's gates judged its part of the sample only (its trend even saw the other shards as runs): say whose.
+    warnings = list(dict.fromkeys(f"shard {k}/{n}: {w}" for _, a, (k, n) in by_index for w in a.get("warnings", [])))
     expected = len(sessions) * len(models)
     if len(records) < expected:
         warnings.append(f"{expected - len(records)} of the sample's {expected} item(s) have no outcome in any shard "
@@ -147,7 +149,6 @@ def merge_artifacts(shards: Sequence[tuple[str, dict[str, Any]]], run_id: str, n
                             "on its part of the sample; gate the merged run with modelbench compare BASELINE MERGED")
     candidates = _merge_candidates([(label, a) for label, a, _ in indexed], models, warnings)
     now = time.time() if now is None else now
-    by_index = sorted(indexed, key=lambda t: t[2][0])
     config = {**first_config, "shard": None,
               "merged_from": [{"run": a["run"]["id"], "shard": f"{k}/{n}", "artifact": Path(label).name,
                                "runner_used": a["run"]["config"].get("runner_used"),
