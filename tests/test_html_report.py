@@ -244,3 +244,17 @@ def test_load_run_from_store_without_artifact_and_trend(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"a": 1}')
     with pytest.raises(RunNotFound, match="not a modelbench JSON artifact"):
         load_run(str(tmp_path / "other.json"), db, tmp_path)
+
+
+def test_reference_candidates_are_drawn_hollow_and_kept_off_the_frontier(outs: list[Outcome]) -> None:
+    gold = [_outcome(s, "replay/gold", combined=1.0, solved=True, cost=0.0) for s in ("a", "b")]
+    artifact = make_artifact(outs + gold)
+    for c in artifact["candidates"]:
+        c["reference"] = c["model"] == "replay/gold"
+    out = render_html(artifact)
+    pareto = re.search(r'<g id="pareto">(.*?)</g>', out).group(1)
+    assert "replay/gold" not in pareto and "Pareto frontier: m/cheap" in pareto
+    assert re.search(r'<circle class="point"[^>]*fill="#fff"[^>]*><title>replay/gold:', out)
+    alone = make_artifact(gold)
+    alone["candidates"][0]["reference"] = True
+    assert "Pareto frontier: replay/gold" in render_html(alone)  # nothing else scored: the references are all there is

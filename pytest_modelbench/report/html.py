@@ -27,14 +27,20 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--ink);
        background: var(--bg); }
-main { max-width: 1240px; margin: 0 auto; padding: 20px 28px 40px; }
+main { max-width: 1320px; margin: 0 auto; padding: 18px 24px 40px; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 p.meta, p.note, .muted { color: var(--muted); }
 p.meta { margin: 0 0 6px; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 #leaderboard-table, #sessions-table { width: 100%; }
-th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th, td { padding: 3px 7px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
+         font-size: 13px; }
+#leaderboard-table td:nth-child(2), #recommendations td:first-child,
+#per-intent-table td:first-child { white-space: nowrap; }
+.row { display: flex; flex-wrap: wrap; gap: 0 40px; align-items: flex-start; }
+.row > section { flex: 0 1 auto; min-width: 0; }
+.row > section p.note { max-width: 520px; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }
@@ -170,7 +176,7 @@ def _header(artifact: Mapping[str, Any]) -> str:
 
 
 def _leaderboard(artifact: Mapping[str, Any]) -> str:
-    from .terminal import intent_table, leaderboard_table
+    from .terminal import leaderboard_table
 
     rows = model_rows_of(artifact)
     out = ['<section id="leaderboard"><h2>Leaderboard</h2>']
@@ -183,12 +189,9 @@ def _leaderboard(artifact: Mapping[str, Any]) -> str:
                "rubric scores (0-1) over scored replays; missing components are never imputed.</p>")
     per_intent = (artifact.get("aggregates") or {}).get("per_intent") or []
     if per_intent:
-        from ..analysis.leaderboard import IntentRow
-
-        names = {f.name for f in fields(IntentRow)}
-        headers, body = intent_table([IntentRow(**{k: v for k, v in d.items() if k in names}) for d in per_intent])
         out.append('<h3 id="per-intent">Per intent</h3>')
-        out.append(_table(headers, body, numeric_from=2, table_id="per-intent-table"))
+        out.append(_intent_pivot(per_intent, [r.model for r in rows]))
+        out.append('<p class="note">per intent and model: solved / scored replays, and the mean combined score.</p>')
     invalid = (artifact.get("aggregates") or {}).get("invalid_sessions") or []
     if invalid:
         out.append(f"<h3>Left out of the leaderboard ({len(invalid)} invalid session(s))</h3><ul>")
@@ -196,6 +199,22 @@ def _leaderboard(artifact: Mapping[str, Any]) -> str:
         out.append("</ul>")
     out.append("</section>")
     return "\n".join(out)
+
+
+def _intent_pivot(per_intent: Sequence[Mapping[str, Any]], order: Sequence[str]) -> str:
+    """The artifact's per-intent rows, one line per intent and one column per model."""
+    models = [m for m in order if any(d.get("model") == m for d in per_intent)]
+    models += sorted({str(d.get("model")) for d in per_intent} - set(models))
+    intents = list(dict.fromkeys(str(d.get("intent")) for d in per_intent))
+    by = {(str(d.get("intent")), str(d.get("model"))): d for d in per_intent}
+    body = []
+    for intent in intents:
+        line: list[Any] = [intent]
+        for m in models:
+            d = by.get((intent, m))
+            line.append("—" if d is None else f"{d.get('solved')}/{d.get('n')} · {_f(d.get('combined'))}")
+        body.append(line)
+    return _table(["intent", *models], body, numeric_from=1, table_id="per-intent-table")
 
 
 def _table(headers: Sequence[str], body: Sequence[Sequence[Any]], *, numeric_from: int = 99,
@@ -217,8 +236,8 @@ def _heatmap(artifact: Mapping[str, Any], models: Sequence[str]) -> str:
     if not keys or not models:
         out.append('<p class="note">no outcome to show</p></section>')
         return "\n".join(out)
-    label_w = min(SESSION_LABEL_CHARS, max(len(k) for k in keys)) * 7 + 16
-    col_w, row_h = 84, 22
+    label_w = int(min(SESSION_LABEL_CHARS, max(len(k) for k in keys)) * 6.4) + 14
+    col_w, row_h = 66, 22
     longest = min(MODEL_LABEL_CHARS, max(len(m) for m in models))
     head_h = int(longest * 7 * 0.66) + 26  # model names rotated by 40 degrees
     width = label_w + col_w * len(models) + int(longest * 7 * 0.77)
@@ -231,7 +250,7 @@ def _heatmap(artifact: Mapping[str, Any], models: Sequence[str]) -> str:
                    f"<title>{_e(m)}</title>{_e(_cut(m, MODEL_LABEL_CHARS))}</text>")
     for i, key in enumerate(keys):
         y = head_h + i * row_h
-        svg.append(f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">'
+        svg.append(f'<text x="{label_w - 8}" y="{y + 15}" font-size="11.5" text-anchor="end">'
                    f"<title>{_e(key)}</title>{_e(_cut(key, SESSION_LABEL_CHARS))}</text>")
         for j, m in enumerate(models):
             x = label_w + j * col_w
@@ -287,16 +306,21 @@ def _scatter(artifact: Mapping[str, Any], colors: Mapping[str, str]) -> str:
     points = [(r.model, float(r.total_cost_usd), float(r.combined)) for r in rows
               if r.total_cost_usd is not None and r.combined is not None]
     unplotted = [r for r in rows if r.total_cost_usd is None or r.combined is None]
+    references = reference_models(artifact)
     out = ['<section id="scatter"><h2>Cost versus quality</h2>']
     if not points:
         out.append('<p class="note">no model has both a known cost and a combined score</p>')
     else:
-        out.append(_scatter_svg(points, colors))
-        front = pareto_front(points)
+        # The reference candidates (the recorded answer, no change) are yardsticks, not choices: they are drawn
+        # hollow and left out of the frontier unless nothing else was scored.
+        choices = [p for p in points if p[0] not in references] or points
+        front = pareto_front(choices)
+        out.append(_scatter_svg(points, front, references, colors))
         names = ", ".join(_e(p[0]) for p in front)
-        out.append(f'<p class="note">x: total cost of the model\'s scored replays in this run (US dollars; the '
-                   f"reference candidates replay/* cost nothing); y: mean combined score. The dashed line is the "
-                   f"Pareto frontier (no other model is both cheaper and better): {names}.</p>")
+        out.append('<p class="note">x: total cost of the model\'s scored replays in this run (US dollars); y: mean '
+                   "combined score. Dashed: the Pareto frontier, the models no other model beats on both cost and "
+                   f"score: {names}." + (" Hollow: reference candidates (not on the frontier)."
+                                          if len(choices) < len(points) else "") + "</p>")
     for r in unplotted:
         why = "cost unknown" if r.total_cost_usd is None else "no combined score"
         out.append(f'<p class="note">not plotted: {_e(r.model)} ({why})</p>')
@@ -304,8 +328,13 @@ def _scatter(artifact: Mapping[str, Any], colors: Mapping[str, str]) -> str:
     return "\n".join(out)
 
 
-def _scatter_svg(points: Sequence[tuple[str, float, float]], colors: Mapping[str, str]) -> str:
-    w, h, left, right, top, bottom = 760, 380, 64, 200, 16, 46
+def reference_models(artifact: Mapping[str, Any]) -> set[str]:
+    return {str(c.get("model")) for c in artifact.get("candidates") or [] if c.get("reference")}
+
+
+def _scatter_svg(points: Sequence[tuple[str, float, float]], front: Sequence[tuple[str, float, float]],
+                 references: set[str], colors: Mapping[str, str]) -> str:
+    w, h, left, right, top, bottom = 540, 360, 56, 140, 16, 46
     pw, ph = w - left - right, h - top - bottom
     xmax = _nice_max(max(p[1] for p in points))
 
@@ -329,7 +358,6 @@ def _scatter_svg(points: Sequence[tuple[str, float, float]], colors: Mapping[str
     svg.append(f'<text x="{left + pw / 2}" y="{h - 6}" font-size="12" text-anchor="middle">total cost (USD)</text>'
                f'<text x="14" y="{top + ph / 2}" font-size="12" text-anchor="middle" '
                f'transform="rotate(-90 14 {top + ph / 2})">combined score</text>')
-    front = pareto_front(points)
     line = " ".join(f"{sx(c):.1f},{sy(q):.1f}" for _, c, q in front)
     svg.append(f'<g id="pareto"><polyline points="{line}" fill="none" stroke="#333" stroke-width="1.5" '
                'stroke-dasharray="5 4"/>')
@@ -342,11 +370,13 @@ def _scatter_svg(points: Sequence[tuple[str, float, float]], colors: Mapping[str
         spots.setdefault((round(sx(p[1]) / 10), round(sy(p[2]) / 10)), []).append(p)
     for group in spots.values():
         for n, c, q in group:
+            paint = (f'fill="#fff" stroke="{colors.get(n, "#444")}" stroke-width="2"' if n in references
+                     else f'fill="{colors.get(n, "#444")}"')
             svg.append(f'<circle class="point" cx="{sx(c):.1f}" cy="{sy(q):.1f}" r="5.5" '
-                       f'fill="{colors.get(n, "#444")}"><title>{_e(n)}: ${c:.4f}, combined {q:.3f}</title></circle>')
+                       f'{paint}><title>{_e(n)}: ${c:.4f}, combined {q:.3f}</title></circle>')
         n, c, q = group[0]
-        label = _cut(", ".join(p[0] for p in group), 44)
-        svg.append(f'<text x="{sx(c) + 12:.1f}" y="{sy(q) + 4:.1f}" font-size="12">{_e(label)}</text>')
+        label = _cut(", ".join(p[0] for p in group), 24)
+        svg.append(f'<text x="{sx(c) + 14:.1f}" y="{sy(q) + 4:.1f}" font-size="12">{_e(label)}</text>')
     svg.append("</svg>")
     return '<div class="scroll">' + "".join(svg) + "</div>"
 
@@ -372,7 +402,7 @@ def _trend(artifact: Mapping[str, Any], history: Sequence[Mapping[str, Any]], mo
         return "\n".join(out)
     series = sorted({m for p in points for m in p.get("combined", {})},
                     key=lambda m: (models.index(m) if m in models else len(models), m))
-    w, h, left, right, top, bottom = 760, 300, 56, 24, 16, 54
+    w, h, left, right, top, bottom = 760, 300, 56, 56, 16, 54
     pw, ph = w - left - right, h - top - bottom
     n = len(points)
 
@@ -389,10 +419,13 @@ def _trend(artifact: Mapping[str, Any], history: Sequence[Mapping[str, Any]], mo
         q = i / 5
         svg.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(q):.1f}" y2="{sy(q):.1f}" stroke="#e6e9ed"/>'
                    f'<text x="{left - 6}" y="{sy(q) + 4:.1f}" font-size="11" text-anchor="end">{q:.1f}</text>')
-    step = max(1, math.ceil(n / 10))
+    step = max(1, math.ceil(n / 8))
+    dates = {str(p.get("created") or "")[:10] for p in points}
     for i, p in enumerate(points):
         if i % step == 0 or i == n - 1:
-            label = str(p.get("created") or "")[:10] or f"run {i + 1}"
+            created = str(p.get("created") or "")
+            # Date and time when several runs share a day (the usual case for a store used in CI).
+            label = (created[5:16].replace("T", " ") if len(dates) < n else created[:10]) or f"run {i + 1}"
             bold = ' font-weight="700"' if p.get("run_id") == run_id else ""
             svg.append(f'<text x="{sx(i):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle"{bold}>'
                        f"<title>{_e(p.get('run_id'))}</title>{_e(label)}</text>")
@@ -538,8 +571,9 @@ def render_html(artifact: Mapping[str, Any], history: Sequence[Mapping[str, Any]
     run = artifact.get("run") or {}
     title = f"modelbench {run.get('id', '')}"
     body = "\n".join((
-        _header(artifact), _leaderboard(artifact), _regressions(artifact), _heatmap(artifact, run_models),
-        _scatter(artifact, colors), _trend(artifact, history, models, colors), _recommendations(artifact),
+        _header(artifact), _leaderboard(artifact), _regressions(artifact),
+        '<div class="row">', _heatmap(artifact, run_models), _scatter(artifact, colors), "</div>",
+        _trend(artifact, history, models, colors), _recommendations(artifact),
         _sessions(artifact), _budget(artifact), f'<p id="caveat">{_e(CAVEAT)}</p>',
         f'<p class="meta">generated by {_e(generator)} from the run\'s JSON artifact; this file loads nothing.</p>',
     ))
