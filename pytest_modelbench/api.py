@@ -238,6 +238,9 @@ class RunManager:
         doc: dict[str, Any] = {"id": run_id}
         if row is not None:
             status = row["status"]
+            if job is not None and job.state != "exited" and status != "running":
+                # The store says done before pytest has written the artifact and exited: not done for the client.
+                status = "running"
             if status == "running" and job is not None and job.state == "exited":
                 status = "failed"  # pytest ended without finishing the run (killed, crashed)
             models = json.loads(row["candidate_models_json"])
