@@ -59,7 +59,7 @@ def test_csv_of_a_run_with_its_artifact_keeps_missing_values_empty(db: Path,
     assert skipped["status"] == "skipped" and skipped["combined_score"] == "" and skipped["solved"] == ""
     assert skipped["skip_reason"] == "cloud, opt-in"  # a comma inside a field stays one field
     solved = next(r for r in rows if r["model"] == "m/x" and r["session_id"] == "a")
-    assert solved["solved"] == "true" and solved["component:tests"] == "1.0" and solved["component:llm"] == ""
+    assert solved["solved"] == "true" and solved["component:tests"] == "1" and solved["component:llm"] == ""
 
 
 def test_json_is_the_artifact_and_md_the_leaderboard(db: Path, tmp_path: Path,

@@ -100,6 +100,8 @@ def _csv_value(v: Any) -> str:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, float):
+        return format(v, ".12g")  # 0.000207, not 0.00020700000000000002
     return str(v)
 
 
