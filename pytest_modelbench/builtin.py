@@ -35,7 +35,7 @@ def pytest_modelbench_make_runner(config: pytest.Config, kind: str) -> tuple[Run
 
 @pytest.hookimpl(trylast=True)
 def pytest_modelbench_replay(
-    config: pytest.Config, session: Session, model: str, workspace: Path
+    config: pytest.Config, session: Session, model: str, workspace: Path, repeat_index: int = 0
 ) -> ReplayResult | None:
     reference = replay_reference(model, session, workspace)
     if reference is not None:
@@ -56,7 +56,8 @@ def pytest_modelbench_replay(
     ms = parse_model_settings(list(bench.settings.model_settings_lines)).get(model)
     replay_config = ReplayConfig(mode=bench.settings.replay_mode, max_iterations=bench.settings.max_iterations,
                                  max_turns=bench.settings.max_turns, tool_protocol=ms.tools if ms else "native")
-    return replay_with_model(session, model, workspace, client=bench.client, runner=bench.runner,
+    client = bench.client if not repeat_index else bench.client.for_repeat(repeat_index)
+    return replay_with_model(session, model, workspace, client=client, runner=bench.runner,
                              checker=bench.checker, pristine=prepared.pristine, config=replay_config)
 
 

@@ -57,11 +57,14 @@ def pytest_modelbench_make_runner(config: pytest.Config, kind: str) -> tuple[Run
 
 @pytest.hookspec(firstresult=True)
 def pytest_modelbench_replay(
-    config: pytest.Config, session: Session, model: str, workspace: Path
+    config: pytest.Config, session: Session, model: str, workspace: Path, repeat_index: int
 ) -> ReplayResult | None:
     """Let candidate ``model`` work on ``session`` by editing ``workspace`` in place; return a ReplayResult.
 
     Return None when this implementation does not handle ``model``. Runs on the worker that owns the item.
+    ``repeat_index`` is 0..K-1 under ``--repeats K`` (0 otherwise); implementations may leave it out of their
+    signature. The built-in model replay sends it with each call, so repeats are distinct samples (seed + index)
+    and distinct cache entries.
     Model-written code must never be executed here: run it through a Runner. Example (a candidate that
     writes one file)::
 

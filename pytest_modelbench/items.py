@@ -20,10 +20,11 @@ class ModelbenchHarnessError(Exception):
 
 
 class ModelbenchItem(pytest.Item):
-    def __init__(self, *, record: Session, model: str, **kwargs: Any) -> None:
+    def __init__(self, *, record: Session, model: str, repeat_index: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.record = record
         self.model = model
+        self.repeat_index = repeat_index
         self.outcome: Outcome | None = None
 
     def setup(self) -> None:
@@ -33,7 +34,7 @@ class ModelbenchItem(pytest.Item):
         assert isinstance(bench, BenchmarkSession)
         started = time.monotonic()
         try:
-            self.outcome = bench.run_item(self.record, self.model)
+            self.outcome = bench.run_item(self.record, self.model, self.repeat_index)
         except pytest.UsageError:
             raise
         except Exception as exc:
@@ -41,7 +42,7 @@ class ModelbenchItem(pytest.Item):
                 session_id=self.record.id, source=self.record.source, model=self.model, intent=self.record.intent,
                 status="failed", solved=None, static_score=None, llm_score=None, combined_score=None, cost_usd=None,
                 duration_seconds=round(time.monotonic() - started, 3), num_turns=0,
-                evidence={"error": f"{type(exc).__name__}: {exc}"},
+                evidence={"error": f"{type(exc).__name__}: {exc}"}, repeat_index=self.repeat_index,
             )
             raise ModelbenchHarnessError(f"{self.nodeid}: harness error: {type(exc).__name__}: {exc}") from exc
         self._record_properties(self.outcome)
@@ -91,10 +92,15 @@ class ModelbenchScoreTooLow(Exception):
     """The replay ran but scored below ``--modelbench-min-score``."""
 
 
-def make_items(session: pytest.Session, records: Sequence[Session], models: Sequence[str]) -> list[ModelbenchItem]:
+def make_items(session: pytest.Session, records: Sequence[Session], models: Sequence[str],
+               repeats: int = 1) -> list[ModelbenchItem]:
+    """One item per (session x model), or per (session x model x repeat) with ``--repeats K``: the node id is then
+    ``<source>/<session-id>[<model>-r<i>]`` with the repeat index i = 0..K-1 (``-k gold-r1`` selects one)."""
     items = []
     for record in records:
         for model in models:
-            nodeid = f"{record.key}[{model}]"
-            items.append(ModelbenchItem.from_parent(session, name=nodeid, nodeid=nodeid, record=record, model=model))
+            for r in range(repeats):
+                nodeid = f"{record.key}[{model}]" if repeats == 1 else f"{record.key}[{model}-r{r}]"
+                items.append(ModelbenchItem.from_parent(session, name=nodeid, nodeid=nodeid, record=record,
+                                                        model=model, repeat_index=r))
     return items

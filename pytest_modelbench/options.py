@@ -104,6 +104,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--trend-threshold", "modelbench_trend_threshold",
            "trend gate: fail when a model's combined score falls faster than this, in points per run (default -0.5).",
            "float", "PP"),
+    Option("--repeats", "modelbench_repeats",
+           "replay each (session x model) K times (repeat_index 0..K-1, node ids <session>[<model>-r<i>] when K > 1); "
+           "the leaderboard adds pass@k and the spread across repeats (default 1).", "int", "K"),
     # -- scale: shards across machines --
     Option("--modelbench-shard", "modelbench_shard",
            "run shard K of N: a deterministic split of the sample by a hash of each session key (all candidates of a "
@@ -173,6 +176,7 @@ class Settings:
     trend_window: int = 10
     trend_threshold: float = -0.5
     html_path: Path | None = None
+    repeats: int = 1
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
     run_id: str | None = None
     resume: str | None = None
@@ -328,12 +332,14 @@ def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         raise pytest.UsageError(f"--modelbench-tolerance: must be between 0 and 1, got {tolerance}")
     raw_window = by_flag["--trend-window"]()
     raw_threshold = by_flag["--trend-threshold"]()
+    raw_repeats = by_flag["--repeats"]()
     return {
         "baseline": baseline,
         "tolerance": tolerance,
         "force_compare": bool(config.getoption("modelbench_force_compare")),
         "trend_window": _int("--trend-window", raw_window, 2) if raw_window is not None else 10,
         "trend_threshold": _float("--trend-threshold", raw_threshold) if raw_threshold is not None else -0.5,
+        "repeats": _int("--repeats", raw_repeats, 1) if raw_repeats is not None else 1,
     }
 
 

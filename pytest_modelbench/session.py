@@ -91,10 +91,11 @@ class BenchmarkSession:
         self._cost_done: set[tuple[str, int]] = set()
         self.baseline: Any = None  # gate.Baseline, resolved before this run is created
         self.gate: Any = None  # gate.GateResult, computed at session end
+        self.report_notes: tuple[list[str], list[str]] = ([], [])  # HTML report / step summary: notes, warnings
         # --modelbench-resume: (session key, model, repeat) of the items already complete, deselected at collection
         self.resumed: set[tuple[str, str, int]] = {
             (k, m, int(r)) for k, m, r in (workerinput or {}).get("modelbench_resumed") or ()}
-        self.report_notes: tuple[list[str], list[str]] = ([], [])  # HTML report / step summary: notes, warnings
+        self.recommendations: list[Any] = []  # analysis.recommend.Recommendation per intent, at session end
 
     # -- construction -------------------------------------------------------------------------------------------
 
@@ -251,7 +252,7 @@ class BenchmarkSession:
                                       items: list[pytest.Item]) -> None:
         from .items import make_items
 
-        ours = make_items(session, self.plan.sessions, self.settings.models)
+        ours = make_items(session, self.plan.sessions, self.settings.models, self.settings.repeats)
         if self.resumed:
             done = [i for i in ours if (i.record.key, i.model, getattr(i, "repeat_index", 0)) in self.resumed]
             if done:
@@ -272,10 +273,11 @@ class BenchmarkSession:
 
     # -- running one item ---------------------------------------------------------------------------------------
 
-    def run_item(self, session: Session, model: str) -> Outcome:
+    def run_item(self, session: Session, model: str, repeat_index: int = 0) -> Outcome:
         """Replay ``model`` on ``session``, run the check, score it. Raises only when the harness itself breaks."""
         start = time.monotonic()
-        base = dict(session_id=session.id, source=session.source, model=model, intent=session.intent)
+        base = dict(session_id=session.id, source=session.source, model=model, intent=session.intent,
+                    repeat_index=repeat_index)
         prepared = self.cache.prepare(session, self.checker, self.wants_coverage)
         if not prepared.valid:
             return Outcome(**base, status="skipped", solved=None, static_score=None, llm_score=None,
@@ -292,7 +294,7 @@ class BenchmarkSession:
             else:
                 workspace = copy_workspace(prepared.pristine, Path(tmp) / "ws")
                 replay = self.config.hook.pytest_modelbench_replay(
-                    config=self.config, session=session, model=model, workspace=workspace)
+                    config=self.config, session=session, model=model, workspace=workspace, repeat_index=repeat_index)
                 if replay is None:
                     raise RuntimeError(f"no pytest_modelbench_replay implementation handles model {model!r}")
                 if replay.status != "complete":
@@ -418,6 +420,10 @@ class BenchmarkSession:
             self.fingerprints = self.broker.dispatch({"op": "fingerprints"})["fingerprints"]
             self.broker_stats = self.broker.dispatch({"op": "stats"})
         artifact = build_artifact(self, outcomes, status=status, interrupted=interrupted, total_cost=total)
+        from .analysis.recommend import recommend
+
+        self.recommendations = recommend(outcomes, run_id=self.run_id)
+        artifact["recommendations"] = [r.to_dict() for r in self.recommendations]
         if self.gate is not None:
             artifact["regressions"] = self.gate.artifact_entries()
             artifact["warnings"].extend(self.gate.warnings)
@@ -435,10 +441,12 @@ class BenchmarkSession:
 
         s = self.settings
         manifest = _manifest_identity(s.sample_manifest)
+        fingerprints = self.broker.dispatch({"op": "fingerprints"})["fingerprints"] if self.broker is not None else {}
         self.gate = evaluate(
             self.store, self.run_id, outcomes, self.rubric.version, manifest["sha256"] if manifest else None,
             baseline=self.baseline, baseline_spec=s.baseline, tolerance=s.tolerance, force=s.force_compare,
-            seed=s.sample_seed, trend_window=s.trend_window, trend_threshold=s.trend_threshold)
+            seed=s.sample_seed, trend_window=s.trend_window, trend_threshold=s.trend_threshold,
+            fingerprints=fingerprints)
         if self.gate.regressions and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -101,7 +101,7 @@ def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None,
         interval = wilson_interval(solved, len(scored))
         costs = [o.cost_usd for o in scored]
         total = None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
-        combined = [o.combined_score for o in scored if o.combined_score is not None]
+        combined = sorted(o.combined_score for o in scored if o.combined_score is not None)
         ci = bootstrap_mean_ci(combined, seed=seed)
         names = sorted({c.name for o in scored for c in o.components})
         coverage = {

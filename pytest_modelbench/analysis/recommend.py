@@ -116,7 +116,7 @@ def _scored(o: Outcome | Mapping[str, Any], run_id: str | None) -> _Scored | Non
     if "candidate_model" in o:  # a store row
         session, model, run = o["source_session_id"], o["candidate_model"], o.get("benchmark_run_id")
     else:  # an artifact outcome
-        session, model, run = f"{o['source']}/{o['session_id']}", o["model"], None
+        session, model, run = f"{o['source']}/{o['session_id']}", o["model"], o.get("benchmark_run_id")
     solved = o.get("solved")
     return _Scored(run_id or run or "", session, model, int(o.get("repeat_index") or 0), o.get("intent") or "explore",
                    float(o["combined_score"]), None if solved is None else bool(solved))
@@ -125,16 +125,19 @@ def _scored(o: Outcome | Mapping[str, Any], run_id: str | None) -> _Scored | Non
 def latest_items(runs: Sequence[tuple[str, Iterable[Mapping[str, Any]]]]) -> list[Mapping[str, Any]]:
     """One row per (session, model, repeat): the scored one of the most recent run. ``runs``: newest first."""
     seen: dict[tuple[str, str, int], Mapping[str, Any]] = {}
-    for run_id, rows in runs:
+    order: list[tuple[int, tuple[str, str, int]]] = []
+    for rank, (run_id, rows) in enumerate(runs):
         for row in rows:
             item = _scored(row, run_id)
             if item is not None and (item.session, item.model, item.repeat) not in seen:
                 seen[(item.session, item.model, item.repeat)] = {**row, "benchmark_run_id": run_id}
-    return [seen[k] for k in sorted(seen)]
+                order.append((rank, (item.session, item.model, item.repeat)))
+    # Newest run first, then by item: evidence runs are listed newest first.
+    return [seen[k] for _, k in sorted(order)]
 
 
 def _candidate(model: str, items: list[_Scored], seed: int) -> Candidate:
-    values = [i.combined for i in items]
+    values = sorted(i.combined for i in items)  # the interval must not depend on the order outcomes arrive in
     ci = bootstrap_mean_ci(values, seed=seed)
     assert ci is not None
     solved = [i.solved for i in items if i.solved is not None]
@@ -170,7 +173,7 @@ def recommend_intent(intent: str, outcomes: Iterable[Outcome | Mapping[str, Any]
     eligible = [c for c in ranked if c.n >= floor]
     if not eligible:
         if ranked:
-            most = max(ranked, key=lambda c: (c.n, c.model))
+            most = max(ranked, key=lambda c: c.n)  # ties: the better ranked
             reason = (f"no model has {floor} scored replays of this intent; most: {most.model} with {most.n}")
         else:
             reason = "no scored replay of this intent by a candidate model"

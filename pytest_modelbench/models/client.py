@@ -39,13 +39,20 @@ class Reply:
 
 
 class ModelClient:
-    def __init__(self, broker: BrokerClient) -> None:
+    def __init__(self, broker: BrokerClient, repeat: int = 0) -> None:
         self.broker = broker
+        self.repeat = repeat  # --repeats: the door samples repeat k with seed + k, cached apart from repeat 0
+
+    def for_repeat(self, repeat: int) -> ModelClient:
+        """The same door, for repeat ``repeat`` of an item (``--repeats K``)."""
+        return ModelClient(self.broker, repeat)
 
     def complete(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                  max_tokens: int | None = None) -> Reply:
-        reply = self.broker.call({"op": "complete", "model": model, "messages": messages, "tools": tools,
-                                  "max_tokens": max_tokens})
+        request = {"op": "complete", "model": model, "messages": messages, "tools": tools, "max_tokens": max_tokens}
+        if self.repeat:
+            request["repeat"] = self.repeat
+        reply = self.broker.call(request)
         if not reply.get("ok"):
             kind = reply.get("kind", "error")
             cls = {"over-budget": OverBudget, "cloud-not-allowed": CloudNotAllowed}.get(kind, ModelCallError)

@@ -119,8 +119,13 @@ class Door:
         settings = cfg.settings(model)
         max_tokens = int(request.get("max_tokens") or settings.max_tokens or cfg.max_tokens)
         api_base = cfg.api_base_for(model)
+        # --repeats: repeat k samples with seed + k and is its own cache entry; repeat 0 keeps the key it always had.
+        repeat = int(request.get("repeat") or 0)
+        seed = cfg.seed + repeat
         payload = {"model": model, "messages": messages, "tools": tools, "temperature": cfg.temperature,
-                   "seed": cfg.seed, "max_tokens": max_tokens, "api_base": api_base}
+                   "seed": seed, "max_tokens": max_tokens, "api_base": api_base}
+        if repeat:
+            payload["repeat"] = repeat
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         cached = self._cache_read(key)
         if cached is not None:
@@ -143,7 +148,7 @@ class Door:
         spent: float | None = None
         try:
             with self._semaphore(provider_of(model)):
-                outcome = self._call_with_retries(model, messages, tools, max_tokens, api_base)
+                outcome = self._call_with_retries(model, messages, tools, max_tokens, api_base, seed)
             if outcome["ok"]:
                 usage = outcome["usage"]
                 spent = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]
@@ -175,13 +180,13 @@ class Door:
         return True
 
     def _call_with_retries(self, model: str, messages: list[dict[str, Any]], tools: Any, max_tokens: int,
-                           api_base: str | None) -> dict[str, Any]:
+                           api_base: str | None, seed: int | None = None) -> dict[str, Any]:
         cfg = self.config
         started = time.monotonic()
         errors: list[str] = []
         kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": cfg.temperature,
-                                  "seed": cfg.seed, "max_tokens": max_tokens, "timeout": cfg.timeout,
-                                  "num_retries": 0}
+                                  "seed": cfg.seed if seed is None else seed, "max_tokens": max_tokens,
+                                  "timeout": cfg.timeout, "num_retries": 0}
         if tools:
             kwargs["tools"] = tools
         if api_base:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..analysis.leaderboard import IntentRow, ModelRow, intent_rows, invalid_sessions, model_rows
 
 if TYPE_CHECKING:
+    from ..analysis.recommend import Recommendation
     from ..gate import GateResult
     from ..session import BenchmarkSession
 
@@ -20,16 +21,34 @@ def _usd(value: float | None) -> str:
 
 
 def leaderboard_table(rows: list[ModelRow]) -> tuple[list[str], list[list[Any]]]:
-    headers = ["rank", "model", "n", "solved", "solve rate [95% CI]", "static", "llm", "cost", "combined",
+    headers = ["rank", "model", "n", "solved", "solve rate [95% CI]", "static", "llm", "cost", "combined [95% CI]",
                "total $", "$/solved", "median s", "turns", "skipped", "errors"]
     body = []
     for r in rows:
         rate = "—" if r.solve_rate is None else f"{r.solve_rate:.2f} [{r.solve_rate_low:.2f}, {r.solve_rate_high:.2f}]"
+        combined = (_f(r.combined) if r.combined is None or r.combined_low is None
+                    else f"{r.combined:.2f} [{r.combined_low:.2f}, {r.combined_high:.2f}]")
         body.append([r.rank, r.model, r.n, r.solved, rate, _f(r.static), _f(r.llm), _f(r.cost_score),
-                     _f(r.combined), _usd(r.total_cost_usd), "—" if r.cost_per_solved_usd is None
+                     combined, _usd(r.total_cost_usd), "—" if r.cost_per_solved_usd is None
                      else _usd(r.cost_per_solved_usd), _f(r.median_seconds), _f(r.mean_turns, 1), r.skipped,
                      r.errors])
     return headers, body
+
+
+def repeat_lines(rows: list[ModelRow]) -> list[str]:
+    """With ``--repeats K``: pass@k and the spread of combined across one session's repeats, per model."""
+    lines = []
+    for r in rows:
+        if r.repeats > 1:
+            passes = ", ".join(f"pass@{k} {v:.2f}" for k, v in r.pass_at_k.items())
+            lines.append(f"  {r.model}: {passes}; spread of combined across repeats: mean SD {_f(r.spread_sd, 3)}, "
+                         f"max range {_f(r.spread_range, 3)}")
+    return [f"repeats (up to {max(r.repeats for r in rows)} per session):", *lines] if lines else []
+
+
+def recommendation_lines(recommendations: list[Recommendation]) -> list[str]:
+    """One line per intent: the recommended model with confidence and evidence, or "insufficient evidence"."""
+    return [f"  {rec.text()}" for rec in recommendations]
 
 
 def intent_table(rows: list[IntentRow]) -> tuple[list[str], list[list[Any]]]:
@@ -52,6 +71,17 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
         tr.write_line("per intent:")
         headers, body = intent_table(intents)
         tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
+    recommendations = getattr(bench, "recommendations", None)
+    if recommendations:
+        tr.write_line("")
+        tr.write_line(f"recommendation per intent (floor: {recommendations[0].floor} scored replays per model):")
+        for line in recommendation_lines(recommendations):
+            tr.write_line(line)
+    repeats = repeat_lines(model_rows(outcomes, bench.settings.models))
+    if repeats:
+        tr.write_line("")
+        for line in repeats:
+            tr.write_line(line)
     invalid = invalid_sessions(outcomes)
     if invalid:
         tr.write_line("")
