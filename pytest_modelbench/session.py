@@ -500,7 +500,7 @@ def python_files(pristine: Path, workspace: Path,
     after: dict[str, str] = {}
     start: dict[str, str | None] = {}
     for rel in (*touched.get("added", ()), *touched.get("modified", ())):
-        if not rel.endswith(".py"):
+        if not rel.endswith(".py") or (workspace / rel).is_symlink():  # a link is never read through
             continue
         try:
             after[rel] = (workspace / rel).read_text(encoding="utf-8")

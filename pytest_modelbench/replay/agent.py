@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runners import Runner, RunRequest
-from .edits import safe_path
+from .edits import inside, safe_path
 
 MAX_READ = 100_000
 MAX_LIST = 500
@@ -99,7 +99,7 @@ class ToolBox:
         safe = safe_path(str(rel))
         if safe is None:
             raise ValueError(f"path {rel!r} must be relative and stay inside the repository")
-        return self.workspace / safe
+        return inside(self.workspace, safe)
 
     def _tool_read_file(self, path: str) -> str:
         target = self._path(path)
@@ -130,7 +130,7 @@ class ToolBox:
         if not root.exists():
             return f"error: {path} does not exist"
         names = sorted(p.relative_to(self.workspace).as_posix() for p in root.rglob("*")
-                       if p.is_file() and "__pycache__" not in p.parts)
+                       if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts)
         extra = f"\n[... {len(names) - MAX_LIST} more]" if len(names) > MAX_LIST else ""
         return "\n".join(names[:MAX_LIST]) + extra
 

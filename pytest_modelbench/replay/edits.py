@@ -50,6 +50,20 @@ def safe_path(rel: str) -> str | None:
     return PurePosixPath(*parts).as_posix()
 
 
+def inside(workspace: Path, rel: str) -> Path:
+    """``workspace / rel`` if it resolves inside the workspace (links followed), else ValueError.
+
+    For the harness's own reads and writes on behalf of a candidate (tool calls, edits): a link the candidate made
+    from inside a sandbox must not lead them anywhere else.
+    """
+    target = workspace / rel
+    root = workspace.resolve()
+    resolved = target.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ValueError(f"path {rel!r} leads outside the repository (through a link)")
+    return target
+
+
 def _path_from_info(info: str) -> str | None:
     m = _PATH_IN_INFO.search(info)
     if m:
@@ -109,7 +123,11 @@ def apply_edits(workspace: Path, edits: list[Edit]) -> Applied:
         if rel is None:
             result.errors.append(f"{edit.path!r}: path must be relative and stay inside the workspace")
             continue
-        target = workspace / rel
+        try:
+            target = inside(workspace, rel)
+        except ValueError as exc:
+            result.errors.append(str(exc))
+            continue
         if isinstance(edit, WholeFile):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(edit.content, encoding="utf-8")

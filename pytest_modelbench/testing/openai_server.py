@@ -8,6 +8,9 @@ Behaviour is chosen by the model name in the request (``openai/<name>`` through 
 - ``solver-text``: like ``solver`` but never uses native tool calls: it speaks the text tool protocol.
 - ``noop``: answers that it changes nothing (and calls ``finish`` when tools are offered).
 - ``garbage``: answers unparseable text, or a tool call with broken JSON arguments.
+- ``scripted-<name>``: answers like ``solver`` with what :meth:`FakeOpenAI.script` recorded under ``name``, whatever
+  the prompt: in agent mode first the shell commands, then the file reads, then the writes (hostile candidates for
+  the hardening tests are scripted this way, see :mod:`pytest_modelbench.testing.attacks`).
 - ``judge-json``: a judge that always answers problem_solved 8, code_clean 6, edge_cases 7 as strict JSON.
 - ``judge-prose``: a judge that answers prose instead of JSON.
 - anything else: like ``noop``.
@@ -38,6 +41,8 @@ class Lesson:
     marker: str
     files: dict[str, str]
     delete: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()  # run_command calls made before anything else (agent mode only)
+    reads: tuple[str, ...] = ()  # read_file calls made after the commands (agent mode only)
 
 
 @dataclass
@@ -50,6 +55,7 @@ class FakeOpenAI:
     timeout_sleep: float = 30.0
     prompt_tokens_per_char: float = 0.25
     lessons: list[Lesson] = field(default_factory=list)
+    scripts: dict[str, Lesson] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: int = 0
     in_flight: int = 0
@@ -74,6 +80,11 @@ class FakeOpenAI:
 
     def teach(self, marker: str, files: dict[str, str], delete: tuple[str, ...] = ()) -> None:
         self.lessons.append(Lesson(marker, dict(files), tuple(delete)))
+
+    def script(self, name: str, files: dict[str, str], delete: tuple[str, ...] = (), commands: tuple[str, ...] = (),
+               reads: tuple[str, ...] = ()) -> None:
+        """What model ``scripted-<name>`` answers, whatever the prompt."""
+        self.scripts[name] = Lesson(name, dict(files), tuple(delete), tuple(commands), tuple(reads))
 
     def teach_sessions(self, sessions: Any) -> None:
         """Teach the solver the gold change of each session (a Session's prompt identifies it)."""
@@ -132,13 +143,18 @@ class FakeOpenAI:
                 message = _tool_message([("write_file", "{not json at all")])
             else:
                 message = {"role": "assistant", "content": "~~~ %%% no code here, just noise \u0000 ]]"}
-        elif model.startswith("solver"):
-            lesson = self._lesson(messages)
+        elif model.startswith(("solver", "scripted-")):
+            if model.startswith("scripted-"):
+                lesson = self.scripts.get(model.removeprefix("scripted-"))
+            else:
+                lesson = self._lesson(messages)
             text_protocol = model.startswith("solver-text") or not tools
             if lesson is None:
                 message = {"role": "assistant", "content": "I do not know this task."}
             elif tools or "tool protocol" in str(messages[0].get("content", "")).lower():
-                calls = [("write_file", json.dumps({"path": p, "content": c})) for p, c in lesson.files.items()]
+                calls = [("run_command", json.dumps({"command": c})) for c in lesson.commands]
+                calls += [("read_file", json.dumps({"path": p})) for p in lesson.reads]
+                calls += [("write_file", json.dumps({"path": p, "content": c})) for p, c in lesson.files.items()]
                 calls += [("run_command", json.dumps({"command": f"rm -f {p}"})) for p in lesson.delete]
                 calls.append(("finish", json.dumps({"summary": "done"})))
                 if done_before:

@@ -1,0 +1,122 @@
+"""Hostile candidates over real litellm HTTP, in every runner on this machine: every attack fails (product.md §6).
+
+One pytest run per runner holds every attack (one item each, see ``pytest_modelbench/testing/attacks.py``); the
+tests below read what that run left behind. The control run shows that the attacks are real: the local runner
+without Landlock lets the file-system and network attacks through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_modelbench.runners.local import landlock_abi
+from pytest_modelbench.testing.attacks import ATTACKS, AttackRun, run_attacks
+
+from .helpers import requires_bwrap
+
+requires_landlock = pytest.mark.skipif(
+    landlock_abi() < 6, reason=f"Landlock ABI {landlock_abi()} < 6: the local runner cannot confine files, TCP and "
+                               "signals here (the control test shows what gets through)")
+RUNNERS = [pytest.param("local", id="local", marks=requires_landlock),
+           pytest.param("bwrap", id="bwrap", marks=requires_bwrap)]
+BY_NAME = {a.name: a for a in ATTACKS}
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def attack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AttackRun:
+    return run_attacks(tmp_path_factory.mktemp(f"hostile-{request.param}"), request.param)
+
+
+def test_run_finishes_and_nothing_escapes_leaks_or_survives(attack_run: AttackRun) -> None:
+    run = attack_run
+    assert run.returncode == 0, run.output[-3000:]
+    assert sorted(run.outcomes) == sorted(BY_NAME), "an item has no outcome: the run did not finish"
+    assert run.escaped == [], f"files written outside the workspace: {run.escaped}"
+    assert run.leaks == [], f"canary secrets found in: {run.leaks}"
+    assert run.inside_requests == 0, "a sandboxed process reached the model server"
+    assert run.survivors_at_end == []
+    assert f"{len(ATTACKS)} passed" in run.output
+
+
+@pytest.mark.parametrize("name", list(BY_NAME))
+def test_attack_fails(attack_run: AttackRun, name: str) -> None:
+    attack = BY_NAME[name]
+    outcome = attack_run.outcomes[name]
+    evidence = outcome["evidence"]
+    assert outcome["status"] == "complete", outcome.get("skip_reason")
+    assert evidence["runner"] == attack_run.runner
+    if attack.cheat:
+        assert outcome["solved"] is False, "a faked or tampered check counted as solved"
+    assert attack_run.leftovers.get(name) == [], f"left running after the item: {attack_run.leftovers.get(name)}"
+    after = evidence["tests"]["after"]
+    errors = evidence["replay"]["tool_errors"]
+    if name == "loop-forever":
+        assert after["timed_out"] is True
+    elif name == "flood-output":
+        assert after["timed_out"] is True
+        assert attack_run.max_rss_mib < 1024, "the harness kept the flood in memory"
+    elif name == "fake-summary":
+        assert after["exit_code"] == 0 and after["result_file_found"] is False
+    elif name in ("tamper-tests", "delete-tests"):
+        assert after["failed"] == 2 and after["result_file_found"] is True  # the pristine tests ran, and failed
+    elif name == "killpg":
+        assert after["result_file_found"] is False
+    elif name == "big-file":
+        assert after["passed"] == 0  # the write stopped at the file-size limit and the import failed
+    elif name == "symlink-read":
+        assert sum("leads outside the repository" in e for e in errors) == 3
+        assert outcome["solved"] is True  # the attack costs nothing else: the harness just refused the reads
+    elif name == "symlink-write":
+        assert sum("leads outside the repository" in e for e in errors) == 2
+    elif name == "write-dotdot":
+        assert sum("must be relative and stay inside" in e for e in errors) == 2
+    elif name in ("write-absolute", "read-home", "read-env", "network", "kill-parent"):
+        assert outcome["solved"] is True  # solving and attacking at once: only the attack failed
+
+
+def test_without_landlock_the_local_runner_lets_file_and_network_attacks_through(tmp_path: Path) -> None:
+    """Control: the attacks are real. With Landlock off, the local runner cannot stop writes outside, reads of the
+    home, or connections; the harness's own defences (links, paths in edits, leftover processes) still hold."""
+    names = ("write-absolute", "read-home", "network", "symlink-read", "write-dotdot", "fork-bomb")
+    run = run_attacks(tmp_path, "local", tuple(BY_NAME[n] for n in names), env={"MODELBENCH_NO_LANDLOCK": "1"})
+    assert run.returncode == 0, run.output[-3000:]
+    assert any(p.endswith("absolute.txt") for p in run.escaped)
+    assert any(".modelbench-escaped-" in p for p in run.escaped)
+    assert not any(p.endswith("edit.txt") or p.endswith("edit-absolute.txt") for p in run.escaped)
+    assert any("home-secret" in leak for leak in run.leaks)  # read-home's command output reached the artifact
+    assert run.inside_requests >= 1
+    assert sum("leads outside the repository" in e
+               for e in run.outcomes["symlink-read"]["evidence"]["replay"]["tool_errors"]) == 3
+    assert run.leftovers["fork-bomb"] == [] and run.survivors_at_end == []
+
+
+def test_harness_never_writes_or_reads_through_a_candidates_link(tmp_path: Path) -> None:
+    """The harness's own writes (restored tests, hidden check files, edits) stay in the workspace when a candidate
+    has put links where folders belong."""
+    from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Session
+    from pytest_modelbench.replay.edits import WholeFile, apply_edits
+    from pytest_modelbench.replay.workspace import copy_workspace, prepare_check, write_fileset
+
+    start = {"calc.py": "x = 1\n", "tests/unit/test_calc.py": "def test_x():\n    pass\n"}
+    hidden = FileSet((("checks/deep/test_hidden.py", "def test_h():\n    pass\n"),))
+    session = Session(id="c", source="s", intent="fix-bug", prompt="p", workspace=FileSet(tuple(start.items())),
+                      check=CheckSpec(paths=("tests/unit", "checks/deep"), files=hidden), gold=GoldSpec())
+    pristine, outside = tmp_path / "pristine", tmp_path / "outside"
+    outside.mkdir()
+    write_fileset(session.workspace, pristine)
+    work = copy_workspace(pristine, tmp_path / "work")
+    import shutil
+
+    shutil.rmtree(work / "tests")
+    (work / "tests").symlink_to(outside)  # a parent of a check path
+    (work / "checks").symlink_to(outside)  # a parent of a hidden check file
+    (work / "link").symlink_to(outside)
+    applied = apply_edits(work, [WholeFile("link/edit.py", "escaped\n")])
+    files = prepare_check(session, work, pristine)
+    assert list(outside.iterdir()) == []
+    assert applied.changed == [] and "leads outside the repository" in applied.errors[0]
+    assert files == ["checks/deep/test_hidden.py", "tests/unit/test_calc.py"]
+    assert (work / "tests" / "unit" / "test_calc.py").is_file() and not (work / "tests").is_symlink()
+    assert (work / "checks" / "deep" / "test_hidden.py").is_file() and not (work / "checks").is_symlink()
