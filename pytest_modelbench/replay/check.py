@@ -181,10 +181,18 @@ class FunctionChecker:
 
     def close(self) -> None:
         if self._proc is not None:
-            kill_group(self._proc.pid)
+            # End of input first: the judge exits and the local runner's guard then reaps whatever it left behind.
             for stream in (self._proc.stdin, self._proc.stdout):
                 if stream is not None:
-                    stream.close()
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            kill_group(self._proc.pid)
             self._proc.wait()
             self._proc = None
         if self._dir is not None:
