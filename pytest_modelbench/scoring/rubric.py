@@ -73,9 +73,17 @@ def load_rubric(path: Path) -> Rubric:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RubricError(f"{path}: cannot read rubric: {str(exc).splitlines()[0]}") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{path}: cannot read rubric: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        from ..yamlerrors import yaml_problem
+
+        line, problem = yaml_problem(exc, text)
+        raise RubricError(f"{path}:{line}: invalid YAML: {problem}" if line else f"{path}: invalid YAML: {problem}") \
+            from None
     if not isinstance(data, dict):
         raise RubricError(f"{path}: expected a mapping at the top level")
     if "rubric_version" not in data:

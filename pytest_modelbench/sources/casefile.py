@@ -46,9 +46,10 @@ def read_case_data(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except Exception as exc:  # yaml.YAMLError and friends
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        from ..yamlerrors import yaml_problem
+
+        line, problem = yaml_problem(exc, text)
+        where = f"{path}:{line}" if line else str(path)
         raise SourceError(f"{where}: invalid YAML: {problem}") from None
     err = first_error(data, load_schema("casefile"))
     if err:

@@ -44,7 +44,7 @@ LINE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError,
 def read_new_lines(path: Path, offset: int) -> tuple[list[str], int, int]:
     """Complete lines of ``path`` from byte ``offset``: ``(lines, new_offset, size)``.
 
-    A last line without a newline is taken only when it is a whole JSON value; otherwise it is a line still being
+    A last line without a newline is taken only when it is a whole JSON object; otherwise it is a line still being
     written, left for the next read (``new_offset`` stops before it). Invalid UTF-8 is replaced, not fatal.
     """
     with open(path, "rb") as fh:
@@ -58,10 +58,11 @@ def read_new_lines(path: Path, offset: int) -> tuple[list[str], int, int]:
     if tail.strip():
         text = tail.decode("utf-8", "replace")
         try:
-            json.loads(text)
-        except ValueError:
-            pass
-        else:
+            whole = isinstance(json.loads(text), dict)
+        except (ValueError, RecursionError):
+            whole = False
+        # Only an object: a transcript line is one, while "12" may be the start of "123" still being written.
+        if whole:
             lines.append(text)
             end = size
     return lines, end, size
