@@ -13,3 +13,10 @@ collect_ignore = ["data"]
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of this suite inside GitHub Actions must not append every pytester run to the job's summary;
+    the tests of that feature set the variable themselves."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
