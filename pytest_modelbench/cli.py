@@ -298,9 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "sample_size", None) is not None and args.sample_size < 0:
         parser.error("--sample-size: must be >= 0")
+    from .store.sqlite import StoreError
+
     try:
         return args.func(args)
-    except CliError as exc:
+    except (CliError, StoreError) as exc:
         print(f"modelbench: error: {exc}", file=sys.stderr)
         return 2
 

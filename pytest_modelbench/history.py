@@ -56,7 +56,8 @@ from .sources.transcripts import (
     skippable,
     sniff_format,
 )
-from .store.migrations import migrate
+from .store.migrations import SchemaError, check_schema, migrate
+from .store.sqlite import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 HEAD_BYTES = 1024
@@ -431,9 +432,14 @@ class HistoryIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        migrate(self.db)
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            check_schema(self.db)  # reads only: a file that is not ours is never written
+            self.db.execute("PRAGMA journal_mode = WAL")
+            migrate(self.db)
+        except (sqlite3.DatabaseError, SchemaError) as exc:
+            self.db.close()
+            raise StoreError(f"{path}: cannot use this modelbench store: {exc} (the file was left untouched)") from None
 
     def close(self) -> None:
         self.db.close()

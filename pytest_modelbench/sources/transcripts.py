@@ -627,8 +627,13 @@ class TranscriptSource:
 
     def _index(self) -> Any:
         from ..history import HistoryIndex
+        from ..store.sqlite import StoreError
+        from . import SourceError
 
-        return HistoryIndex(self.store)
+        try:
+            return HistoryIndex(self.store)
+        except StoreError as exc:
+            raise SourceError(f"--sessions {self.name}: {exc}") from None
 
     def entries(self) -> list[Any]:
         """Every indexed session of this source (replayable or not), importing new transcript lines first."""

@@ -134,6 +134,23 @@ class SchemaError(Exception):
     """The file is a SQLite database this version cannot use (another schema, or a newer one)."""
 
 
+def check_schema(db: sqlite3.Connection) -> None:
+    """Refuse, by reading only, a database this version must not write to: SchemaError, or sqlite3.DatabaseError
+    when the file is not SQLite at all. An empty database (a new store) passes."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return
+    if "_migrations" not in tables:
+        # Someone else's database: never add our tables to it.
+        raise SchemaError(f"not a modelbench store: it has tables ({', '.join(sorted(tables)[:5])}) but no "
+                          "_migrations table")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    unknown = sorted(done - {name for name, _ in MIGRATIONS})
+    if unknown:
+        raise SchemaError(f"written by a newer pytest-modelbench (unknown migration {unknown[0]}); upgrade "
+                          "pytest-modelbench or use another --modelbench-store")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in one write transaction (safe when several processes open the store at once).
 
@@ -141,17 +158,9 @@ def migrate(db: sqlite3.Connection) -> list[str]:
     """
     db.execute("BEGIN IMMEDIATE")
     try:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables and "_migrations" not in tables:
-            # Someone else's database: never add our tables to it.
-            raise SchemaError(f"not a modelbench store: it has tables ({', '.join(sorted(tables)[:5])}) but no "
-                              "_migrations table")
+        check_schema(db)
         db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_ts REAL NOT NULL)")
         done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-        unknown = sorted(done - {name for name, _ in MIGRATIONS})
-        if unknown:
-            raise SchemaError(f"written by a newer pytest-modelbench (unknown migration {unknown[0]}); upgrade "
-                              "pytest-modelbench or use another --modelbench-store")
         applied = []
         for name, fn in MIGRATIONS:
             if name in done:

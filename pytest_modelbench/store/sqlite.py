@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import Outcome
-from .migrations import SchemaError, migrate
+from .migrations import SchemaError, check_schema, migrate
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -52,6 +52,12 @@ class Store:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Before anything that writes (switching to WAL rewrites the header): a file that is not ours stays as it was.
+        try:
+            check_schema(db)
+        except BaseException:
+            db.close()
+            raise
         db.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL survives any crash of the process (only an OS crash can lose the last commits) and
         # spares an fsync per outcome.
