@@ -133,7 +133,7 @@ def test_show_prints_the_leaderboard_of_a_stored_run(db: Path, capsys: pytest.Ca
     assert run_cli(capsys, "show", "r1", "--store", str(db))[1] == text
     assert main(["show", "nope", "--store", str(db)]) == 2
     assert main(["show", "broken.json", "--store", str(db)]) == 2
-    assert "broken.json: not a readable modelbench JSON artifact" in capsys.readouterr().err
+    assert "modelbench: error: broken.json: no such artifact file" in capsys.readouterr().err
 
 
 # -- the gate: model fingerprints --------------------------------------------------------------------------------

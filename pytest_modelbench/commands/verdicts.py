@@ -138,60 +138,23 @@ def cmd_trend(args: argparse.Namespace) -> int:
 # -- show --------------------------------------------------------------------------------------------------------
 
 
-def outcome_from_row(row: dict[str, Any]) -> Any:
-    """A store row as an :class:`~pytest_modelbench.records.Outcome` (the leaderboard's input)."""
-    from ..records import ComponentScore, Outcome
-
-    source, _, session_id = row["source_session_id"].partition("/")
-    return Outcome(
-        session_id=session_id, source=source, model=row["candidate_model"], intent=row["intent"] or "explore",
-        status=row["status"], solved=None if row["solved"] is None else bool(row["solved"]),
-        static_score=row["static_score"], llm_score=row["llm_score"], combined_score=row["combined_score"],
-        cost_usd=row["cost_usd"], duration_seconds=row["duration_seconds"] or 0.0, num_turns=row["num_turns"] or 0,
-        components=tuple(ComponentScore(**c) for c in json.loads(row["components_json"] or "[]")),
-        evidence=json.loads(row["evidence_json"] or "{}"), repeat_index=row["repeat_index"] or 0,
-        skip_reason=row["skip_reason"] or "", fork_session_id=row["fork_session_id"] or "",
-    )
-
-
 def _load_run(spec: str, store_path: str) -> tuple[dict[str, Any], list[Any]]:
-    """(run info, outcomes) of RUN: an artifact path, ``latest``, a run id or a run name."""
-    from ..gate import GateError, history_runs, resolve_baseline
+    """(run info, outcomes) of RUN as ``modelbench report|export`` find it (report/runs.py): an artifact path,
+    ``latest``, a run id or a run name; a stored run without its artifact is rebuilt from the store."""
     from ..records import Outcome
+    from ..report.runs import RunNotFound, load_run
 
-    path = Path(spec).expanduser()
-    if spec.endswith(".json") or path.is_file():
-        try:
-            artifact = json.loads(path.read_text(encoding="utf-8"))
-            run = artifact["run"]
-            info = {"id": run["id"], "name": run.get("name"), "status": run["status"],
-                    "rubric_version": run["config"]["rubric"]["version"],
-                    "models": [c["model"] for c in artifact.get("candidates", [])], "source": str(path)}
-            return info, [Outcome.from_dict(o) for o in artifact["outcomes"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CliError(f"{spec}: not a readable modelbench JSON artifact ({exc})") from None
-    store = _open_store(store_path)
     try:
-        if spec == "latest":
-            found = history_runs(store, None, 1)
-            if not found:
-                raise CliError(f"latest: no complete run that scored anything in {store_path}")
-            run_id = found[0][0]
-        else:
-            try:
-                baseline = resolve_baseline(store, spec, -1, Path.cwd())
-            except GateError as exc:
-                raise CliError(str(exc).replace("--modelbench-baseline ", "")) from None
-            assert baseline is not None
-            run_id = baseline.run_id
-        row = store.run(run_id)
-        assert row is not None
-        rows = store.outcomes(run_id)
-    finally:
-        store.close()
-    info = {"id": run_id, "name": row["name"], "status": row["status"], "rubric_version": row["rubric_version"],
-            "models": json.loads(row["candidate_models_json"]), "source": store_path}
-    return info, [outcome_from_row(r) for r in rows]
+        doc = load_run(spec, Path(store_path), Path.cwd(), trend_runs=0)
+        run = doc.artifact["run"]
+        info = {"id": run["id"], "name": run.get("name"), "status": run.get("status"),
+                "rubric_version": ((run.get("config") or {}).get("rubric") or {}).get("version"),
+                "models": [c["model"] for c in doc.artifact.get("candidates", [])], "source": doc.origin}
+        return info, [Outcome.from_dict(o) for o in doc.artifact["outcomes"]]
+    except RunNotFound as exc:
+        raise CliError(str(exc)) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CliError(f"{spec}: not a readable modelbench JSON artifact ({exc})") from None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
