@@ -59,6 +59,15 @@ def _manifest_sha(config_json: str | dict[str, Any] | None) -> str | None:
     return ((config or {}).get("sample_manifest") or {}).get("sha256")
 
 
+def is_shard_run(row: dict[str, Any]) -> bool:
+    """A shard's run (``--modelbench-shard``) is part of a run: never a baseline by name or ``latest``, nor a point
+    of a trend or of the recommendations' history (its merged run holds the same outcomes)."""
+    try:
+        return bool((json.loads(row.get("config_json") or "{}") or {}).get("shard"))
+    except (ValueError, AttributeError):
+        return False
+
+
 def _fingerprints(artifact: dict[str, Any]) -> dict[str, Any]:
     return {c["model"]: c.get("fingerprint") or {} for c in artifact.get("candidates", [])
             if isinstance(c, dict) and "model" in c}
@@ -88,7 +97,7 @@ def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path) -
                             _manifest_sha(run["config"]), path=candidate, fingerprints=_fingerprints(artifact))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GateError(f"--modelbench-baseline {spec}: not a readable modelbench JSON artifact ({exc})") from None
-    complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete"]
+    complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete" and not is_shard_run(r)]
     if spec == "latest":
         # A run that scored nothing (--co, everything deselected) is no baseline.
         same = next((r for r in complete if r["rubric_version"] == rubric_version and store.outcomes(r["id"])), None)
@@ -197,7 +206,8 @@ def history_runs(store: Store, rubric_version: int | None, limit: int, exclude: 
                  ) -> list[tuple[str, list[dict[str, Any]]]]:
     """The newest ``limit`` complete runs with ``rubric_version`` (None: that of the newest complete run) that
     scored something, newest first, each with its outcome rows."""
-    complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete" and r["id"] != exclude]
+    complete = [r for r in store.runs(HISTORY_LIMIT)
+                if r["status"] == "complete" and r["id"] != exclude and not is_shard_run(r)]
     if rubric_version is None and complete:
         rubric_version = complete[0]["rubric_version"]
     found: list[tuple[str, list[dict[str, Any]]]] = []

@@ -212,6 +212,17 @@ def test_shards_merged_equal_the_single_run(pytester: pytest.Pytester, capsys: p
     finally:
         store.close()
     assert stored == merged["aggregates"]["per_model"]
+    # Shard runs are parts of a run: never a point of a trend, nor the "latest" baseline; the merged run is.
+    from pytest_modelbench.gate import history_runs, resolve_baseline
+
+    store = Store(pytester.path / ".modelbench" / "modelbench.db")
+    try:
+        shard_ids = {json.loads((pytester.path / f"shard{k}.json").read_text())["run"]["id"] for k in (1, 2)}
+        assert [run_id for run_id, _ in history_runs(store, 1, 10)] == [row["id"], one["run"]["id"]]
+        assert resolve_baseline(store, "latest", 1, pytester.path).run_id == row["id"]
+        assert not shard_ids & {run_id for run_id, _ in history_runs(store, 1, 10)}
+    finally:
+        store.close()
 
 
 def test_only_the_shards_sessions_are_validated(pytester: pytest.Pytester) -> None:

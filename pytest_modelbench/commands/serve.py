@@ -261,6 +261,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
+    import signal
 
     from ..api import is_loopback_host, make_server
 
@@ -281,6 +282,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--host {args.host} --port {args.port}: cannot listen ({exc.strerror or exc})") from None
     print(f"modelbench serve: {server.url}/ (store {store}; runs start in {root})"
           + ("; bearer token required" if token else ""), flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM (a service manager, kill) stops as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
