@@ -202,18 +202,12 @@ def recommend(outcomes: Iterable[Outcome | Mapping[str, Any]], *, run_id: str | 
 def history(store: Any, rubric_version: int | None = None, limit: int = HISTORY_RUNS
             ) -> tuple[list[Mapping[str, Any]], dict[str, Any]]:
     """The rows :func:`from_store` recommends over, and where they came from (runs, rubric version)."""
-    complete = [r for r in store.runs(1000) if r["status"] == "complete"]
-    if rubric_version is None and complete:
-        rubric_version = complete[0]["rubric_version"]
-    runs = []
-    for row in complete:
-        if row["rubric_version"] != rubric_version:
-            continue
-        rows = store.outcomes(row["id"])
-        if rows:  # a run that scored nothing (--co, everything deselected) is no evidence
-            runs.append((row["id"], rows))
-        if len(runs) == limit:
-            break
+    from ..gate import history_runs
+
+    if rubric_version is None:
+        newest = next((r for r in store.runs(1000) if r["status"] == "complete"), None)
+        rubric_version = newest["rubric_version"] if newest else None
+    runs = history_runs(store, rubric_version, limit)
     return latest_items(runs), {"rubric_version": rubric_version, "runs": [r for r, _ in runs]}
 
 
