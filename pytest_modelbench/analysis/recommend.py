@@ -17,6 +17,9 @@ bootstrap 95% intervals of the mean combined score, and the smaller number of sc
 
 **Evidence runs** are the ids of the runs whose outcomes the winner's numbers come from.
 
+Under ``--repeats K`` every scored attempt is a replay: repeats count toward the floor and the bootstrap treats them
+as independent, so few sessions repeated often give intervals narrower than the sessions alone would.
+
 **Data.** :func:`recommend` takes the outcomes of one run (what the terminal prints and the artifact stores) or of
 many. :func:`latest_items` reduces a store's history to one outcome per (session, model, repeat): the most recent
 scored one, so the same sample rerun ten times is not counted ten times. ``modelbench recommend`` and
