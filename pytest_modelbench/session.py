@@ -171,6 +171,7 @@ class BenchmarkSession:
             "strata": self.plan.strata,
             "sample_manifest": _manifest_identity(s.sample_manifest),
             "shard": self.plan.shard,
+            "repeats": s.repeats,
             **environment_info(self.config.rootpath),
         }
 
