@@ -457,6 +457,10 @@ class BenchmarkSession:
         from .report.terminal import render_gate, render_summary
 
         render_summary(terminalreporter, self)
+        if self.resumed:
+            terminalreporter.write_line(
+                f"modelbench: resumed run {self.run_id}: {len(self.resumed)} complete item(s) reused from the store "
+                f"(deselected), {len(self.outcomes) - len(self.resumed)} run now")
         if self.gate is not None:
             render_gate(terminalreporter, self.gate)
 

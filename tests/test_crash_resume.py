@@ -159,15 +159,18 @@ def test_kill_9_of_a_worker_loses_no_finished_outcome_and_resume_completes(pytes
 
 
 @pytest.mark.slow
-def test_sigint_writes_an_interrupted_artifact_and_resume_reruns_only_the_rest(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_sigint_writes_an_interrupted_artifact_and_resume_reruns_only_the_rest(pytester: pytest.Pytester,
+                                                                               workers: tuple[str, ...]) -> None:
     ids, marks, env = _setup(pytester, 4, sleep=3)
     db = pytester.path / ".modelbench" / "modelbench.db"
-    proc = subprocess.Popen(_args(), cwd=pytester.path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # Its own process group, like a terminal's foreground job: Ctrl-C reaches the controller and its workers.
+    proc = subprocess.Popen(_args(*workers), cwd=pytester.path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         _wait(lambda: len(_committed(db)) >= 2, 120, "two committed outcomes")
         _wait(lambda: len(list(marks.glob("start-*"))) > len(list(marks.glob("done-*"))), 60, "a replay in flight")
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
     finally:
         code, out = _finish(proc)
     assert code == pytest.ExitCode.INTERRUPTED, out[-3000:]
@@ -182,14 +185,16 @@ def test_sigint_writes_an_interrupted_artifact_and_resume_reruns_only_the_rest(p
     done_before = set(stored)
 
     calls_before = _calls(marks)
-    code, out = _finish(subprocess.Popen(_args("--modelbench-resume", runs[0]["id"], "-v"), cwd=pytester.path,
+    code, out = _finish(subprocess.Popen(_args(*workers, "--modelbench-resume", runs[0]["id"]), cwd=pytester.path,
                                          env={**env, "MB_SLEEP": "0"}, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True))
     assert code == 0, out[-3000:]
     complete_before = {k for k in done_before if k[1] == "test/slow"}
     rerun = _calls(marks)[len(calls_before):]
     assert sorted(rerun) == sorted(i for i in ids if (f"cases/{i}", "test/slow") not in complete_before)
-    assert f"{len([r for r in rows if r['status'] == 'complete'])} deselected" in out
+    reused = len([r for r in rows if r["status"] == "complete"])
+    assert (f"modelbench: resumed run {runs[0]['id']}: {reused} complete item(s) reused from the store (deselected), "
+            f"{8 - reused} run now") in out
     artifact = read_artifacts(pytester.path / ".modelbench")[-1]
     assert artifact["run"]["id"] == runs[0]["id"] and artifact["run"]["interrupted"] is False
     _each_item_once(artifact, ids)
@@ -222,7 +227,7 @@ def test_resume_refuses_an_unknown_run_or_another_configuration(pytester: pytest
     # Resuming a run that is already complete reruns nothing and rewrites the same artifact.
     again = pytester.runpytest_subprocess(*base, "--models", MODELS, "--modelbench-resume", run_id)
     assert again.ret == 0, again.stdout.str()
-    again.stdout.fnmatch_lines(["*2 deselected*"])
+    again.stdout.fnmatch_lines(["*2 deselected*", f"modelbench: resumed run {run_id}: 2 complete item(s) reused*"])
     artifact = json.loads((pytester.path / ".modelbench" / "runs" / f"{run_id}.json").read_text())
     assert len(artifact["outcomes"]) == 2 and artifact["run"]["status"] == "complete"
     runs, rows = read_store(pytester.path / ".modelbench" / "modelbench.db")
