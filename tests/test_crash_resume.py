@@ -232,3 +232,30 @@ def test_resume_refuses_an_unknown_run_or_another_configuration(pytester: pytest
     assert len(artifact["outcomes"]) == 2 and artifact["run"]["status"] == "complete"
     runs, rows = read_store(pytester.path / ".modelbench" / "modelbench.db")
     assert len(runs) == 1 and len(rows) == 2
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_whole_run_keeps_committed_outcomes_and_resume_finishes_it(pytester: pytest.Pytester) -> None:
+    ids, marks, env = _setup(pytester, 4, sleep=3)
+    db = pytester.path / ".modelbench" / "modelbench.db"
+    proc = subprocess.Popen(_args(), cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        _wait(lambda: len(_committed(db)) >= 3, 120, "three committed outcomes")
+        before = _committed(db)
+        os.killpg(proc.pid, signal.SIGKILL)  # no sessionfinish, no artifact: only what was committed survives
+    finally:
+        _finish(proc)
+    runs, rows = read_store(db)
+    assert runs[0]["status"] == "running" and not (pytester.path / ".modelbench" / "runs").exists()
+    after = {(r["source_session_id"], r["candidate_model"]): r["status"] for r in rows}
+    assert {k: after.get(k) for k in before} == before
+    code, out = _finish(subprocess.Popen(_args("--modelbench-resume", runs[0]["id"]), cwd=pytester.path,
+                                         env={**env, "MB_SLEEP": "0"}, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True))
+    assert code == 0, out[-3000:]
+    runs, rows = read_store(db)
+    assert len(runs) == 1 and runs[0]["status"] == "complete" and len(rows) == 8
+    (artifact,) = read_artifacts(pytester.path / ".modelbench")
+    assert artifact["run"]["id"] == runs[0]["id"]
+    _each_item_once(artifact, ids)
