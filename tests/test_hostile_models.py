@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_modelbench.runners.local import landlock_abi
-from pytest_modelbench.testing.attacks import ATTACKS, AttackRun, run_attacks
+from pytest_modelbench.testing.attacks import ATTACKS, AttackRun, run_attacks, verdict
 
 from .helpers import requires_bwrap
 
@@ -50,6 +50,8 @@ def test_attack_fails(attack_run: AttackRun, name: str) -> None:
     if attack.cheat:
         assert outcome["solved"] is False, "a faked or tampered check counted as solved"
     assert attack_run.leftovers.get(name) == [], f"left running after the item: {attack_run.leftovers.get(name)}"
+    blocked, how = verdict(attack_run, attack)
+    assert blocked, how
     after = evidence["tests"]["after"]
     errors = evidence["replay"]["tool_errors"]
     if name == "loop-forever":
@@ -90,6 +92,8 @@ def test_without_landlock_the_local_runner_lets_file_and_network_attacks_through
     assert sum("leads outside the repository" in e
                for e in run.outcomes["symlink-read"]["evidence"]["replay"]["tool_errors"]) == 3
     assert run.leftovers["fork-bomb"] == [] and run.survivors_at_end == []
+    got_through = {n for n in names if not verdict(run, BY_NAME[n])[0]}
+    assert got_through == {"write-absolute", "write-dotdot", "read-home", "network"}, got_through
 
 
 def test_harness_never_writes_or_reads_through_a_candidates_link(tmp_path: Path) -> None:

@@ -212,11 +212,14 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up first (a "timeout" fault outlasting its timeout)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             if self.path.rstrip("/").endswith("/models"):
