@@ -31,6 +31,7 @@ from .store.artifact import new_run_id
 
 MAX_BODY = 64 * 1024
 LOG_TAIL_CHARS = 2000
+START_WAIT = 2.0  # seconds POST waits for the run to leave the queue before answering
 MODEL_ID = re.compile(r"[A-Za-z0-9][\w.:/@+-]*")
 RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"  # the artifact schema's run.id
 # Options a client may pass in extra_args: the benchmark's own that choose what runs and how, not the ones that
@@ -154,6 +155,7 @@ class Job:
     state: str = "queued"  # queued | running | exited
     returncode: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    left_queue: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 class RunManager:
@@ -181,12 +183,15 @@ class RunManager:
         thread = threading.Thread(target=self._run, args=(job,), name=f"modelbench-run-{run_id}", daemon=True)
         self._threads.append(thread)
         thread.start()
+        # Answer "running" when the run starts at once; a run waiting behind another is answered "queued".
+        job.left_queue.wait(START_WAIT)
         return job
 
     def _run(self, job: Job) -> None:
         with self._slot:
             if self._closing.is_set():
                 job.state, job.returncode = "exited", None
+                job.left_queue.set()
                 return
             job.log.parent.mkdir(parents=True, exist_ok=True)
             with job.log.open("wb") as out:
@@ -196,9 +201,11 @@ class RunManager:
                 except OSError as exc:
                     out.write(f"cannot start pytest: {exc}\n".encode())
                     job.state, job.returncode = "exited", None
+                    job.left_queue.set()
                     return
                 with self._lock:
                     job.process, job.state = process, "running"
+                job.left_queue.set()
                 job.returncode = process.wait()
                 job.state = "exited"
 
@@ -393,7 +400,7 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _start_run(self) -> None:
         request = parse_run_request(self._body())
         job = self.server.manager.start(request)
-        self._json(202, {"id": job.run_id, "status": "running" if job.state != "queued" else "queued",
+        self._json(202, {"id": job.run_id, "status": "queued" if job.state == "queued" else "running",
                          "url": f"/api/benchmark/runs/{job.run_id}"})
 
     def _run_status(self, run_id: str) -> None:

@@ -86,7 +86,10 @@ def test_a_run_started_over_http_completes_with_its_leaderboard(api: Served, pro
                                                                                        "-k", "add or mul"]})
     assert status == 202, started
     run_id = started["id"]
-    assert re.fullmatch(r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}", run_id) and started["status"] in ("running", "queued")
+    assert re.fullmatch(r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}", run_id) and started["status"] == "running"
+    # One run at a time: another one waits in the queue while this one runs.
+    status, second = _json(f"{api.url}/api/benchmark/runs", "POST", {"sessions": ["also-missing"]})
+    assert status == 202 and second["status"] == "queued"
     doc = _wait(api.url, run_id)
     assert doc["status"] == "complete", doc.get("error")
     assert doc["name"] == "api-run" and doc["exit_code"] == 0 and doc["sessions"] == 2  # the ones -k kept
@@ -110,11 +113,13 @@ def test_a_run_started_over_http_completes_with_its_leaderboard(api: Served, pro
     assert answer["model"] is None or isinstance(answer["model"], str)
     status, err = _json(f"{api.url}/api/benchmark/recommend?task_pattern=fix-bug&intent=no-such-intent")
     assert status == 400 and "error" in err
+    doc = _wait(api.url, second["id"])
+    assert doc["status"] == "failed" and "also-missing: not a known source" in doc["error"]
 
 
 def test_a_run_that_cannot_start_is_failed_with_the_reason(api: Served) -> None:
     status, started = _json(f"{api.url}/api/benchmark/runs", "POST", {"sessions": ["no-such-source"]})
-    assert status == 202
+    assert status == 202 and started["status"] in ("running", "queued")
     doc = _wait(api.url, started["id"])
     assert doc["status"] == "failed" and doc["exit_code"] == 4
     assert "no-such-source: not a known source" in doc["error"]
