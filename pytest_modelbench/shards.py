@@ -48,7 +48,7 @@ def shard_record(shard: tuple[int, int], sample_keys: Sequence[str]) -> dict[str
 
 
 # Run config fields that must agree between the shards of one run (what was sampled and how it was scored).
-SAME_CONFIG = ("models", "sessions", "sample_size", "sample_seed", "intents")
+SAME_CONFIG = ("models", "sessions", "sample_size", "sample_seed", "intents", "repeats")
 
 
 def _item_key(o: dict[str, Any]) -> tuple[str, str, int]:
@@ -139,7 +139,7 @@ def merge_artifacts(shards: Sequence[tuple[str, dict[str, Any]]], run_id: str, n
     models = list(first_config.get("models") or [])
     # A shard's gates judged its part of the sample only (its trend even saw the other shards as runs): say whose.
     warnings = list(dict.fromkeys(f"shard {k}/{n}: {w}" for _, a, (k, n) in by_index for w in a.get("warnings", [])))
-    expected = len(sessions) * len(models)
+    expected = len(sessions) * len(models) * int(first_config.get("repeats") or 1)
     if len(records) < expected:
         warnings.append(f"{expected - len(records)} of the sample's {expected} item(s) have no outcome in any shard "
                         "(deselected or not run)")
