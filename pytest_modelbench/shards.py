@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .analysis.recommend import recommend
 from .records import Outcome
 from .store.artifact import SCHEMA_VERSION, aggregates
 
@@ -172,7 +173,8 @@ def merge_artifacts(shards: Sequence[tuple[str, dict[str, Any]]], run_id: str, n
         "aggregates": aggregates(records, models),
         "budget": _merge_budget([a["budget"] for _, a, _ in indexed], records),
         "regressions": [],
-        "recommendations": [],
+        # the same per-run recommendation a single run over these outcomes stores
+        "recommendations": [r.to_dict() for r in recommend(records, run_id=run_id)],
         "warnings": warnings,
         "extra": {},
     }

@@ -198,6 +198,12 @@ def test_shards_merged_equal_the_single_run(pytester: pytest.Pytester, capsys: p
         assert (a["status"], a["solved"], a["combined_score"], a["components"]) == \
             (b["status"], b["solved"], b["combined_score"], b["components"])
     assert merged["budget"]["cap_usd"] == 1.0
+
+    def without_runs(recs: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("evidence_runs", "candidates")} for r in recs]
+
+    assert merged["recommendations"] and without_runs(merged["recommendations"]) == without_runs(
+        one["recommendations"])
     # The merged run is in the store like any run, with the same leaderboard.
     runs, rows = read_store(pytester.path / ".modelbench" / "modelbench.db")
     (row,) = [r for r in runs if r["id"] == merged["run"]["id"]]
