@@ -81,7 +81,7 @@ def test_attack_fails(attack_run: AttackRun, name: str) -> None:
 def test_without_landlock_the_local_runner_lets_file_and_network_attacks_through(tmp_path: Path) -> None:
     """Control: the attacks are real. With Landlock off, the local runner cannot stop writes outside, reads of the
     home, or connections; the harness's own defences (links, paths in edits, leftover processes) still hold."""
-    names = ("write-absolute", "read-home", "network", "symlink-read", "write-dotdot", "fork-bomb")
+    names = ("write-absolute", "read-home", "read-env", "network", "symlink-read", "write-dotdot", "fork-bomb")
     run = run_attacks(tmp_path, "local", tuple(BY_NAME[n] for n in names), env={"MODELBENCH_NO_LANDLOCK": "1"})
     assert run.returncode == 0, run.output[-3000:]
     assert any(p.endswith("absolute.txt") for p in run.escaped)
@@ -93,7 +93,8 @@ def test_without_landlock_the_local_runner_lets_file_and_network_attacks_through
                for e in run.outcomes["symlink-read"]["evidence"]["replay"]["tool_errors"]) == 3
     assert run.leftovers["fork-bomb"] == [] and run.survivors_at_end == []
     got_through = {n for n in names if not verdict(run, BY_NAME[n])[0]}
-    assert got_through == {"write-absolute", "write-dotdot", "read-home", "network"}, got_through
+    assert got_through == {"write-absolute", "write-dotdot", "read-home", "read-env", "network"}, got_through
+    assert any("plain-setting" in leak for leak in run.leaks)  # the harness's environment, via /proc/<pid>/environ
 
 
 def test_harness_never_writes_or_reads_through_a_candidates_link(tmp_path: Path) -> None:

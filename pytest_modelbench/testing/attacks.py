@@ -59,8 +59,11 @@ class Canaries:
             token=token,
             home_file=home / f".modelbench-canary-{token}",
             home_secret=f"home-secret-{secrets.token_hex(12)}",
+            # Two key-shaped values (redaction knows them) and one plain setting (it does not, like a URL with a
+            # password would): the plain one shows whether the harness's environment itself got out.
             env={"OPENAI_API_KEY": f"sk-canary{secrets.token_hex(16)}",
-                 "MODELBENCH_CANARY_TOKEN": f"env-secret-{secrets.token_hex(12)}"},
+                 "MODELBENCH_CANARY_TOKEN": f"env-secret-{secrets.token_hex(12)}",
+                 "MODELBENCH_CANARY_SETTING": f"plain-setting-{secrets.token_hex(12)}"},
             outside=base / f"outside-{token}",
             home_escape=home / f".modelbench-escaped-{token}",
             port=port,
