@@ -11,6 +11,7 @@ import json
 import socket
 import socketserver
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
+    # Every xdist worker connects at about the same moment, while the controller may be busy (importing litellm):
+    # the default backlog of 5 made some connects fail with EAGAIN.
+    request_queue_size = 128
     broker: Broker
     connections: set[socket.socket]
     lock: threading.Lock
@@ -115,7 +119,21 @@ class BrokerClient:
     def _connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
-        sock.connect(str(self.socket_path))
+        # A full backlog answers EAGAIN at once on a Unix socket: wait a little and retry, for at most 10 s.
+        delay, deadline = 0.01, time.monotonic() + 10
+        while True:
+            try:
+                sock.connect(str(self.socket_path))
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    sock.close()
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            except OSError:
+                sock.close()
+                raise
         self._sock = sock
         self._file = sock.makefile("rwb")
 
