@@ -138,6 +138,28 @@ def reap_all(pgid: int) -> None:
         time.sleep(0.005)
 
 
+def _wait_exit(pid: int, deadline: float | None) -> bool:
+    """Wait until ``pid`` exits (True) or the deadline passes (False), without reaping it."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # kernels before 5.3: poll
+        while deadline is None or time.monotonic() < deadline:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+            time.sleep(0.01)
+        return False
+    try:
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([pidfd], [], [], wait)
+            if ready:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+    finally:
+        os.close(pidfd)
+
+
 def parse(args: list[str]) -> dict:
     timeout, status_fd, abi = float(args[0]), int(args[1]), int(args[2])
     rest = args[3:]
@@ -177,16 +199,7 @@ def main() -> int:
         pass
     timeout = float(cfg.get("timeout") or 0)
     deadline = time.monotonic() + timeout if timeout > 0 else None
-    pidfd = os.pidfd_open(pid)
-    timed_out = False
-    while True:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready, _, _ = select.select([pidfd], [], [], wait)
-        if ready:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            timed_out = True
-            break
+    timed_out = not _wait_exit(pid, deadline)
     if timed_out:
         try:
             os.killpg(pid, signal.SIGKILL)
