@@ -125,3 +125,45 @@ def test_harness_never_writes_or_reads_through_a_candidates_link(tmp_path: Path)
     assert files == ["checks/deep/test_hidden.py", "tests/unit/test_calc.py"]
     assert (work / "tests" / "unit" / "test_calc.py").is_file() and not (work / "tests").is_symlink()
     assert (work / "checks" / "deep" / "test_hidden.py").is_file() and not (work / "checks").is_symlink()
+
+
+LOCAL_AND_BWRAP = [pytest.param("local", id="local"), pytest.param("bwrap", id="bwrap", marks=requires_bwrap)]
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_BWRAP)
+def test_runner_keeps_only_the_tail_of_a_flood_and_reaps_detached_processes(kind: str, tmp_path: Path) -> None:
+    import sys
+    import time
+
+    from pytest_modelbench.runners import OUTPUT_TAIL, RunRequest, make_runner
+    from pytest_modelbench.testing.attacks import MARKER, survivors
+
+    runner, _ = make_runner(kind)
+    code = (f"import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n"
+            f"    os.execv('/bin/sh', ['sh', '-c', 'sleep 300', '{MARKER}-detached'])\n"
+            "block = 'y' * 65536\nfor _ in range(4096):\n    sys.stdout.write(block)\nprint('END')\n")
+    import resource
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    result = runner.run(RunRequest((sys.executable, "-c", code), tmp_path, 60))
+    assert result.exit_code == 0 and not result.timed_out, result.stderr_tail
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 100 * 1024, "the flood was kept"
+    assert result.stdout_tail.endswith("END\n") and len(result.stdout_tail) <= OUTPUT_TAIL  # 256 MiB were written
+    assert time.monotonic() - started < 50  # not held until the timeout by the detached sleeper
+    time.sleep(0.2)
+    assert [s for s in survivors() if "-detached" in s] == []
+
+
+@requires_landlock
+def test_local_runner_with_landlock_refuses_signals_to_the_harness(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from pytest_modelbench.runners import RunRequest
+    from pytest_modelbench.runners.local import LocalRunner
+
+    code = (f"import os, signal\ntry:\n    os.kill({os.getpid()}, 0)\n    print('reached')\n"
+            "except PermissionError:\n    print('refused')\n")
+    result = LocalRunner().run(RunRequest((sys.executable, "-c", code), tmp_path, 30))
+    assert result.stdout_tail.strip() == "refused", result.stderr_tail

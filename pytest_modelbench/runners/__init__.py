@@ -231,7 +231,7 @@ def scratch_base() -> str | None:
 def make_runner(kind: str) -> tuple[Runner, str | None]:
     """Return ``(runner, warning)``: ``auto`` falls back to ``local`` with one warning when bwrap does not work."""
     from .bwrap import BwrapRunner, bwrap_problem
-    from .local import LocalRunner
+    from .local import LocalRunner, landlock_abi
 
     if kind == "local":
         return LocalRunner(), None
@@ -241,8 +241,12 @@ def make_runner(kind: str) -> tuple[Runner, str | None]:
             raise RunnerError(f"--runner bwrap: bubblewrap does not work here: {problem}")
         return BwrapRunner(), None
     if problem:
+        abi = landlock_abi()
+        confined = (f"Landlock ABI {abi} confines files, TCP and signals" if abi >= 6 else
+                    f"Landlock ABI {abi} confines files and TCP" if abi >= 4 else
+                    f"Landlock ABI {abi} confines files only" if abi else "no filesystem or network isolation")
         return LocalRunner(), (
             f"bubblewrap is not usable here ({problem}); falling back to the local runner "
-            "(rlimits and a scrubbed environment, but no filesystem or network isolation)"
+            f"(rlimits, a scrubbed environment, a process reaper; {confined})"
         )
     return BwrapRunner(), None
