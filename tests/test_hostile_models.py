@@ -26,7 +26,21 @@ BY_NAME = {a.name: a for a in ATTACKS}
 
 @pytest.fixture(scope="module", params=RUNNERS)
 def attack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AttackRun:
-    return run_attacks(tmp_path_factory.mktemp(f"hostile-{request.param}"), request.param)
+    """One run per runner and test session, shared by the xdist workers (the first one runs it, the others read)."""
+    import fcntl
+    import pickle
+
+    shared = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):
+        shared = shared.parent  # this session's folder, common to its workers
+    result = shared / f"hostile-{request.param}.pickle"
+    with open(shared / f"hostile-{request.param}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if result.exists():
+            return pickle.loads(result.read_bytes())
+        run = run_attacks(shared / f"hostile-{request.param}", request.param)
+        result.write_bytes(pickle.dumps(run))
+        return run
 
 
 def test_run_finishes_and_nothing_escapes_leaks_or_survives(attack_run: AttackRun) -> None:
@@ -136,11 +150,13 @@ def test_runner_keeps_only_the_tail_of_a_flood_and_reaps_detached_processes(kind
     import time
 
     from pytest_modelbench.runners import OUTPUT_TAIL, RunRequest, make_runner
-    from pytest_modelbench.testing.attacks import MARKER, survivors
+    from pytest_modelbench.testing.attacks import survivors
+
+    marker = f"mbhtest{time.monotonic_ns() % 10**8:08d}"
 
     runner, _ = make_runner(kind)
     code = (f"import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n"
-            f"    os.execv('/bin/sh', ['sh', '-c', 'sleep 300', '{MARKER}-detached'])\n"
+            f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])\n"
             "block = 'y' * 65536\nfor _ in range(4096):\n    sys.stdout.write(block)\nprint('END')\n")
     import resource
 
@@ -152,7 +168,7 @@ def test_runner_keeps_only_the_tail_of_a_flood_and_reaps_detached_processes(kind
     assert result.stdout_tail.endswith("END\n") and len(result.stdout_tail) <= OUTPUT_TAIL  # 256 MiB were written
     assert time.monotonic() - started < 50  # not held until the timeout by the detached sleeper
     time.sleep(0.2)
-    assert [s for s in survivors() if "-detached" in s] == []
+    assert survivors(marker) == []
 
 
 @requires_landlock

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 SESSION_ID = "hostile-target"
-MARKER = "mbhostile"  # in the name (comm) or command line of every process an attack leaves running
+MARKER = "mbh"  # + the run's token: the name (comm) of every process an attack leaves running (15 characters)
 BROKEN = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
 TESTS = ("from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
@@ -50,6 +50,11 @@ class Canaries:
     outside: Path  # a folder outside every workspace that must stay empty
     home_escape: Path  # a file in the real home that must never appear
     port: int  # the model server's port
+
+    @property
+    def marker(self) -> str:
+        """This run's process marker: concurrent runs (xdist workers) never see each other's processes."""
+        return f"{MARKER}{self.token}"
 
     @classmethod
     def make(cls, base: Path, port: int) -> Canaries:
@@ -104,12 +109,13 @@ def _calc(prelude: str, solved: bool = True) -> dict[str, str]:
     return {"calc.py": f"{prelude.strip()}\n\n\n{FIXED if solved else BROKEN}"}
 
 
-_NAME = (f"import ctypes as _c\n"
-         f"def _mark():\n"
-         f"    try:\n"
-         f"        _c.CDLL(None).prctl(15, b'{MARKER}', 0, 0, 0)\n"
-         f"    except Exception:\n"
-         f"        pass\n")
+def _name(c: Canaries) -> str:
+    return (f"import ctypes as _c\n"
+            f"def _mark():\n"
+            f"    try:\n"
+            f"        _c.CDLL(None).prctl(15, b'{c.marker}', 0, 0, 0)\n"
+            f"    except Exception:\n"
+            f"        pass\n")
 
 
 def _write_absolute(c: Canaries) -> Script:
@@ -199,11 +205,11 @@ except Exception:
 
 
 def _loop_forever(c: Canaries) -> Script:
-    return Script(_calc(_NAME + "_mark()\nwhile True:\n    pass\n"))
+    return Script(_calc(_name(c) + "_mark()\nwhile True:\n    pass\n"))
 
 
 def _fork_bomb(c: Canaries) -> Script:
-    code = _NAME + """
+    code = _name(c) + """
 import os, time
 for _i in range(300):
     try:
@@ -233,7 +239,7 @@ with open('big.bin', 'wb') as _f:
 
 def _flood_output(c: Canaries) -> Script:
     # pytest captures fd 1 into a file; the flood goes to every pipe it can find, the harness's among them.
-    code = _NAME + """_mark()
+    code = _name(c) + """_mark()
 import os, stat
 _pipes = []
 for _fd in range(1, 64):
@@ -350,8 +356,10 @@ def script_all(server: Any, canaries: Canaries, attacks: tuple[Attack, ...] = AT
 
 
 # Collected into the pytest run so that leftovers are looked for right after each item, not only at the end.
-LEFTOVER_CONFTEST = f'''
+LEFTOVER_CONFTEST = '''
 import json, os, time
+
+MARKER = "{marker}"
 
 
 def _survivors():
@@ -360,14 +368,14 @@ def _survivors():
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
-            with open(f"/proc/{{pid}}/cmdline", "rb") as fh:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 cmd = fh.read().replace(b"\\0", b" ").decode(errors="replace")
-            with open(f"/proc/{{pid}}/stat", "rb") as fh:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
                 stat = fh.read().decode(errors="replace")
         except OSError:
             continue
         state = stat.rsplit(")", 1)[-1].split()[0]
-        if ("{MARKER}" in cmd or "({MARKER})" in stat) and state != "Z":
+        if (MARKER in cmd or f"({MARKER})" in stat) and state != "Z":
             found.append(cmd or stat)
     return found
 
@@ -380,12 +388,12 @@ def pytest_runtest_logfinish(nodeid, location):
         time.sleep(0.1)
         survivors = _survivors()
     with open("leftovers.jsonl", "a") as fh:
-        fh.write(json.dumps({{"item": nodeid, "survivors": survivors}}) + "\\n")
+        fh.write(json.dumps({"item": nodeid, "survivors": survivors}) + "\\n")
 '''
 
 
-def survivors() -> list[str]:
-    """Processes carrying the marker right now (zombies excluded)."""
+def survivors(marker: str = MARKER) -> list[str]:
+    """Processes carrying ``marker`` right now (zombies excluded); the default matches every run's."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -395,7 +403,7 @@ def survivors() -> list[str]:
             stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
         except OSError:
             continue
-        if (MARKER in cmd or f"({MARKER})" in stat) and stat.rsplit(")", 1)[-1].split()[0] != "Z":
+        if (marker in cmd or f"({marker}" in stat) and stat.rsplit(")", 1)[-1].split()[0] != "Z":
             found.append(cmd or stat)
     return found
 
@@ -475,7 +483,7 @@ def run_attacks(root: Path, runner: str, attacks: tuple[Attack, ...] = ATTACKS,
         try:
             cases = root / "cases"
             write_case(cases, check_timeout)
-            (root / "conftest.py").write_text(LEFTOVER_CONFTEST)
+            (root / "conftest.py").write_text(LEFTOVER_CONFTEST.replace("{marker}", canaries.marker))
             models = script_all(server, canaries, attacks)
             junit = root / "junit.xml"
             child_env = {**os.environ, **(env or {}), **canaries.env, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
@@ -507,7 +515,7 @@ def run_attacks(root: Path, runner: str, attacks: tuple[Attack, ...] = ATTACKS,
 
     max_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return AttackRun(runner, res.returncode, output, seconds, outcomes, escapes, found, inside, leftovers,
-                     outcome_leaks, survivors(), max_rss)
+                     outcome_leaks, survivors(canaries.marker), max_rss)
 
 
 # Files in the outside folder (or the home) that betray each attack when they exist.
