@@ -1,4 +1,8 @@
-"""The ``modelbench`` command line: ``--version``, ``sessions``, ``import``, ``list`` and ``compare``."""
+"""The ``modelbench`` command line: read and act on the benchmark history (``modelbench <command> --help``).
+
+The core commands (``sessions``, ``import``, ``list``, ``compare``) live here; the others in
+:mod:`pytest_modelbench.commands`.
+"""
 
 from __future__ import annotations
 
