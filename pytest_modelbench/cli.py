@@ -252,7 +252,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelbench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="modelbench",
+        description="Read and act on the pytest-modelbench history: modelbench COMMAND --help for each.")
     parser.add_argument("--version", action="version", version=f"pytest-modelbench {__version__}")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("sessions", help="list the sessions a run would sample (no replay, no model calls)")
