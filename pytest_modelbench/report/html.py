@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..analysis.leaderboard import ModelRow
-from . import CAVEAT
+from . import CAVEAT, REGRESSION_HEADERS, regression_rows
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
@@ -491,18 +491,9 @@ def _regressions(artifact: Mapping[str, Any]) -> str:
     if not regs:
         out.append('<div class="ok">no regression recorded for this run</div></section>')
         return "\n".join(out)
-    from ..analysis.regression import Regression
-
-    body = []
-    for d in regs:
-        try:
-            evidence = Regression(**d).evidence_text()
-        except (TypeError, KeyError, ValueError):
-            evidence = str(d.get("evidence", ""))
-        body.append([d.get("model"), d.get("metric"), _f(d.get("baseline"), 3), _f(d.get("current"), 3),
-                     "—" if d.get("delta") is None else f"{d['delta']:+.3f}", evidence])
+    body = regression_rows(regs)
     out.append(f'<div class="bad">{len(regs)} regression(s): this run failed the gate</div>')
-    out.append(_table(["model", "metric", "baseline", "current", "delta", "evidence"], body))
+    out.append(_table(REGRESSION_HEADERS, body))
     out.append("</section>")
     return "\n".join(out)
 

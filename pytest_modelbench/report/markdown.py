@@ -8,7 +8,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import CAVEAT
+from . import CAVEAT, REGRESSION_HEADERS, regression_rows
 from .html import model_rows_of
 
 
@@ -39,23 +39,7 @@ def regressions_markdown(artifact: Mapping[str, Any]) -> str:
     regs = artifact.get("regressions") or []
     if not regs:
         return "No regression."
-    from ..analysis.regression import Regression
-
-    body = []
-    for d in regs:
-        try:
-            evidence = Regression(**d).evidence_text()
-        except (TypeError, KeyError, ValueError):
-            evidence = str(d.get("evidence", ""))
-        delta = d.get("delta")
-        body.append([d.get("model"), d.get("metric"), _num(d.get("baseline")), _num(d.get("current")),
-                     "—" if delta is None else f"{delta:+.3f}", evidence])
-    return f"**{len(regs)} regression(s)**\n\n" + table(
-        ["model", "metric", "baseline", "current", "delta", "evidence"], body)
-
-
-def _num(v: float | None) -> str:
-    return "—" if v is None else f"{v:.3f}"
+    return f"**{len(regs)} regression(s)**\n\n" + table(REGRESSION_HEADERS, regression_rows(regs))
 
 
 def summary_markdown(artifact: Mapping[str, Any]) -> str:
