@@ -59,6 +59,9 @@ def test_rubric_by_relative_path_and_unknown_name(tmp_path: Path) -> None:
     (GOOD.replace("0.5", "0"), "components"),
     (GOOD.replace("{weight: 1}", "{weight: 0}"), "components.static.components"),
     ("rubric_version: 1\ncomponents: {}\n", "components"),
+    # A custom component named like an item's own junit property would overwrite it (modelbench_status = 0.5).
+    (GOOD + "  status: {weight: 1, custom: true}\n", "components.status"),
+    (GOOD + "  seconds: {weight: 1, custom: true}\n", "components.seconds"),
 ])
 def test_broken_rubric_names_file_and_key(tmp_path: Path, text: str, key: str) -> None:
     path = tmp_path / "broken.yaml"

@@ -10,6 +10,9 @@ from typing import Any
 TOP_LEVEL = ("static", "llm", "cost")
 STATIC_SUB = ("tests", "lint", "complexity", "types", "coverage")
 SUPPORTED_VERSIONS = (1,)
+# An item records each component as the junit property modelbench_<name>, next to its own modelbench_<field>
+# properties (items.py): a custom component with one of these names would overwrite the outcome's field.
+RESERVED_NAMES = ("status", "solved", "combined", "cost_usd", "seconds")
 
 
 class RubricError(ValueError):
@@ -105,6 +108,9 @@ def load_rubric(path: Path) -> Rubric:
         if name not in TOP_LEVEL and not (isinstance(spec, dict) and spec.get("custom") is True):
             raise RubricError(f"{path}: key '{key}': unknown component (known: {', '.join(TOP_LEVEL)}; "
                               "a component measured by a pytest_modelbench_score hook needs custom: true)")
+        if name in RESERVED_NAMES:
+            raise RubricError(f"{path}: key '{key}': the name {name!r} is taken by the item's own property "
+                              f"modelbench_{name} (reserved: {', '.join(RESERVED_NAMES)})")
         if not isinstance(spec, dict) or "weight" not in spec:
             raise RubricError(f"{path}: key '{key}.weight': missing")
         weights.append((name, _weight(spec["weight"], path, f"{key}.weight")))
