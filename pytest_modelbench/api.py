@@ -287,8 +287,11 @@ class ApiServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}"
+        # An AF_INET/AF_INET6 server's host is a str; typeshed allows bytes (AF_UNIX), which an f-string would
+        # render as b'...'.
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        name = f"[{name}]" if ":" in name else name
+        return f"http://{name}:{port}"
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -413,7 +416,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _recommend(self, query: dict[str, list[str]]) -> None:
         pattern = (query.get("task_pattern") or [""])[0]
-        intent = (query.get("intent") or [None])[0]
+        intents = query.get("intent")
+        intent = intents[0] if intents else None
         if not pattern and not intent:
             raise ApiError(400, "query: task_pattern (an intent such as fix-bug, or a task description) is required")
         try:

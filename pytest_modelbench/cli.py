@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 
@@ -142,8 +143,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         for table, value in (("intent", e.intent), ("model", e.model or "unknown"),
                              ("replayable", "yes" if ok else f"no: {reason}")):
             counts[table][value] = counts[table].get(value, 0) + 1
-    broken = {f.path: {"broken_lines": f.broken, "examples": f.samples} for f in report.files if f.broken}
-    summary = {
+    broken: dict[str, dict[str, Any]] = {f.path: {"broken_lines": f.broken, "examples": f.samples}
+                                         for f in report.files if f.broken}
+    summary: dict[str, Any] = {
         "files": {s: report.count(s) for s in ("new", "grown", "rewritten", "unchanged", "skipped")},
         "bytes_read": report.bytes_read, "seconds": round(report.seconds, 3),
         "sessions_updated": report.sessions_updated, "sessions": len(entries),
@@ -157,9 +159,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"read {sum(files.values())} file(s): " + ", ".join(f"{n} {s}" for s, n in files.items())
           + f"; {report.bytes_read / 1e6:.1f} MB in {report.seconds:.2f} s; "
           f"{report.sessions_updated} session(s) updated, {len(entries)} in the index under these paths")
-    for path, info in broken.items():
+    for broken_path, info in broken.items():
         first = info["examples"][0] if info["examples"] else None
-        print(f"  {path}: {info['broken_lines']} broken line(s) skipped"
+        print(f"  {broken_path}: {info['broken_lines']} broken line(s) skipped"
               + (f" (line {first[0]}: {first[1]})" if first else ""))
     for title, key in (("intent", "by_intent"), ("model", "by_model"), ("replayable", "by_replayability")):
         print(f"by {title}:")

@@ -63,7 +63,9 @@ BUSY_TIMEOUT_MS = 30_000
 HEAD_BYTES = 1024
 MAX_BROKEN_SAMPLES = 5
 CHECK_TIMEOUT = 120.0
-PARSERS = {"claude-code": ClaudeParser, "codex": CodexParser}
+PARSERS: dict[str, type[ClaudeParser] | type[CodexParser]] = {"claude-code": ClaudeParser, "codex": CodexParser}
+# What a transcript line may raise while it is parsed: counted as broken and skipped (deep nesting included).
+FEED_ERRORS: tuple[type[BaseException], ...] = (*LINE_ERRORS, RecursionError)
 
 
 # -- features ---------------------------------------------------------------------------------------------------
@@ -139,8 +141,8 @@ def summarize(key: str, states: Sequence[dict[str, Any]], path: str) -> SessionF
     cost: float | None = 0.0
     estimated = False
     per_model: dict[str, int] = {}
-    for inp, out, create, create_1h, read, model, _side, cost_usd, _ts in groups.values():
-        t = Tokens(inp, out, read, create)
+    for inp, out, create, create_1h, cache_read, model, _side, cost_usd, _ts in groups.values():
+        t = Tokens(inp, out, cache_read, create)
         tokens += t
         hour += create_1h
         if model:
@@ -527,7 +529,7 @@ class HistoryIndex:
     def _store_group(self, parsed: dict[str, tuple[dict[str, Any], dict[str, Any]]],
                      repos: dict[str, GitRepo | None]) -> int:
         keys = {row["session_key"] for row, _ in parsed.values() if row["session_key"]}
-        updates = []
+        updates: list[tuple[str, SessionFeatures | None, Replay | None]] = []
         for key in sorted(keys):
             states, trunk_path = self._states_of(key, parsed)
             features = summarize(key, states, trunk_path)
@@ -546,11 +548,11 @@ class HistoryIndex:
                     " :broken_lines, :state_json, :now)",
                     {**row, "state_json": json.dumps(state, separators=(",", ":")), "now": now},
                 )
-            for key, features, replay in updates:
-                if features is None or replay is None:
+            for key, session_features, session_replay in updates:
+                if session_features is None or session_replay is None:
                     self.db.execute("DELETE FROM history_sessions WHERE key = ?", (key,))
                     continue
-                self._upsert_session(features, replay, now)
+                self._upsert_session(session_features, session_replay, now)
         return sum(1 for _k, f, _r in updates if f is not None)
 
     def _states_of(self, key: str, parsed: dict[str, tuple[dict[str, Any], dict[str, Any]]]
@@ -640,7 +642,7 @@ def feed_lines(parser: ClaudeParser | CodexParser, lines: Sequence[str], first_l
             if not isinstance(obj, dict):
                 raise BadLine("not a JSON object")
             parser.feed(obj)
-        except (*LINE_ERRORS, RecursionError) as exc:
+        except FEED_ERRORS as exc:
             st["broken"] += 1
             if len(st["broken_samples"]) < MAX_BROKEN_SAMPLES:
                 st["broken_samples"].append([n, f"{type(exc).__name__}: {exc}"[:160]])
@@ -703,8 +705,9 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         workspace = FileSet(files=tuple(sorted(overlay.items())))
     changed = sim.changed
     code_changed = [p for p in changed if not is_test_file(p)]
-    hidden_tests = {p: sim.final[p] for p in changed if is_test_file(p) and code_changed and sim.final[p] is not None}
-    gold_files = {p: sim.final[p] for p in changed if p not in hidden_tests and sim.final[p] is not None}
+    hidden_tests = {p: text for p in changed
+                    if is_test_file(p) and code_changed and (text := sim.final[p]) is not None}
+    gold_files = {p: text for p in changed if p not in hidden_tests and (text := sim.final[p]) is not None}
     deleted = [p for p in changed if sim.final[p] is None and sim.start.get(p) is not None]
     parsed = parse_test_command(command)
     assert parsed is not None
@@ -723,8 +726,8 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         turns=features.followups,
         workspace=workspace,
         check=CheckSpec(kind="pytest", paths=tuple(paths), timeout=CHECK_TIMEOUT,
-                        files=FileSet(files=tuple(sorted(hidden_tests.items())))),  # type: ignore[arg-type]
-        gold=GoldSpec(files=FileSet(files=tuple(sorted(gold_files.items()))),  # type: ignore[arg-type]
+                        files=FileSet(files=tuple(sorted(hidden_tests.items())))),
+        gold=GoldSpec(files=FileSet(files=tuple(sorted(gold_files.items()))),
                       delete=tuple(sorted(deleted))),
         language=features.language if features.language != "unknown" else "python",
         size_band=features.size_band,

@@ -53,7 +53,7 @@ class ModelbenchItem(pytest.Item):
             raise ModelbenchHarnessError(f"{self.nodeid}: {self.outcome.skip_reason or 'replay failed'}")
 
     def _record_properties(self, outcome: Outcome) -> None:
-        props = {
+        props: dict[str, object] = {
             "modelbench_status": outcome.status,
             "modelbench_solved": outcome.solved,
             "modelbench_combined": outcome.combined_score,
@@ -62,12 +62,17 @@ class ModelbenchItem(pytest.Item):
             "modelbench_cost_usd": outcome.cost_usd,
             "modelbench_seconds": outcome.duration_seconds,
         }
+        # The static and llm components replace their score with the same value (or "missing: <reason>"); the
+        # rubric refuses custom components named like the other keys (scoring/rubric.py RESERVED_NAMES).
         for c in outcome.components:
             props[f"modelbench_{c.name}"] = c.value if c.present else f"missing: {c.reason}"
         self.user_properties.extend(props.items())
 
     def runtest(self) -> None:
+        from .session import BenchmarkSession
+
         bench = self.config.pluginmanager.get_plugin("modelbench-session")
+        assert isinstance(bench, BenchmarkSession)
         minimum = bench.settings.min_score
         outcome = self.outcome
         if minimum is not None and outcome is not None:

@@ -5,11 +5,12 @@ Imported on pytest's idle path, so it must stay light: standard library and pyte
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -132,7 +133,7 @@ def add_options(parser: pytest.Parser) -> None:
         else:
             group.addoption(opt.flag, action="store", default=None, dest=dest, metavar=opt.metavar, help=opt.help)
         if opt.ini:
-            ini_type = "linelist" if opt.kind == "append" else "string"
+            ini_type: Literal["linelist", "string"] = "linelist" if opt.kind == "append" else "string"
             parser.addini(opt.ini, f"default for {opt.flag}: {opt.help}", type=ini_type, default=None)
     parser.addini("modelbench_model_settings",
                   "per-model settings, one model a line: MODEL key=value ... (api_base, cloud, price_in, price_out, "
@@ -215,7 +216,7 @@ def _path(value: str, root: Path) -> Path:
 
 def resolve(config: pytest.Config) -> Settings:
     """Validate every option; a bad value is a UsageError that names the option."""
-    by_flag: dict[str, Callable[[], Any]] = {o.flag: (lambda o=o: _raw(config, o)) for o in OPTIONS}
+    by_flag: dict[str, Callable[[], Any]] = {o.flag: functools.partial(_raw, config, o) for o in OPTIONS}
     root = config.rootpath
 
     raw_models = by_flag["--models"]()

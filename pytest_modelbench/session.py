@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,9 @@ from .scoring.context import ScoreContext
 from .scoring.rubric import Rubric, RubricError, resolve_rubric
 from .sources import SourceError
 from .store.artifact import new_run_id
+
+if TYPE_CHECKING:
+    from .store.sqlite import Store
 
 OUTCOME_ATTR = "modelbench_outcome"
 HOW_TO_ADD_MODELS = (
@@ -80,7 +83,7 @@ class BenchmarkSession:
         self.runner_warning: str | None = None
         self.outcomes: list[Outcome] = []
         self.started = time.time()
-        self.store = None
+        self.store: Store | None = None  # the controller's store, opened by start_run
         self.artifact_path: Path | None = None
         self.finished = False
         self.broker: Any = None  # the controller's model broker (models/broker.py), when real models run
@@ -144,6 +147,7 @@ class BenchmarkSession:
         """Take over a stored run: its complete outcomes are reused, its other items run again (resume.py)."""
         from .resume import ResumeError, plan_resume
 
+        assert self.store is not None  # resume_run is called by start_run, after the store is open
         try:
             resumed = plan_resume(self.store.run(run_id), self.store.outcomes(run_id), run_id, self.store.path,
                                   self.run_config(), self.plan.sessions, self.settings.models)
@@ -277,8 +281,8 @@ class BenchmarkSession:
     def run_item(self, session: Session, model: str, repeat_index: int = 0) -> Outcome:
         """Replay ``model`` on ``session``, run the check, score it. Raises only when the harness itself breaks."""
         start = time.monotonic()
-        base = dict(session_id=session.id, source=session.source, model=model, intent=session.intent,
-                    repeat_index=repeat_index)
+        base: dict[str, Any] = dict(session_id=session.id, source=session.source, model=model,
+                                    intent=session.intent, repeat_index=repeat_index)
         prepared = self.cache.prepare(session, self.checker, self.wants_coverage)
         if not prepared.valid:
             return Outcome(**base, status="skipped", solved=None, static_score=None, llm_score=None,
@@ -299,7 +303,7 @@ class BenchmarkSession:
                 if replay is None:
                     raise RuntimeError(f"no pytest_modelbench_replay implementation handles model {model!r}")
                 if replay.status != "complete":
-                    return Outcome(**base, status=replay.status, solved=None,  # type: ignore[arg-type]
+                    return Outcome(**base, status=replay.status, solved=None,
                                    static_score=None, llm_score=None, combined_score=None, cost_usd=replay.cost_usd,
                                    duration_seconds=round(time.monotonic() - start, 3), num_turns=replay.turns,
                                    skip_reason=replay.reason, evidence={"replay": replay.evidence})
@@ -386,6 +390,7 @@ class BenchmarkSession:
         group = [(i, o) for i, o in enumerate(self.outcomes)
                  if o.session_key == session_key and o.repeat_index == repeat_index and o.status == "complete"]
         scores = cost_scores({o.model: o.cost_usd for _, o in group})
+        assert self.store is not None  # called by the controller only, with its store open
         for i, o in group:
             measured = {c.name: c for c in o.components if c.present or c.reason}
             measured["cost"] = scores[o.model]
@@ -431,7 +436,7 @@ class BenchmarkSession:
         self.config.hook.pytest_modelbench_update_json(config=self.config, artifact=artifact)
         self.artifact_path = self.settings.json_path or default_artifact_path(self.settings.store, self.run_id)
         write_artifact(artifact, self.artifact_path)
-        self.artifact = artifact
+        self.artifact: dict[str, Any] = artifact
         from .report.finish import write_outputs
 
         self.report_notes = write_outputs(artifact, self.store, self.run_id, self.settings.html_path)
@@ -440,6 +445,7 @@ class BenchmarkSession:
         """The regression gate and the trend gate; any regression fails an otherwise green run (exit status 1)."""
         from .gate import evaluate
 
+        assert self.store is not None  # called by pytest_sessionfinish, after the store is checked
         s = self.settings
         manifest = _manifest_identity(s.sample_manifest)
         fingerprints = self.broker.dispatch({"op": "fingerprints"})["fingerprints"] if self.broker is not None else {}
@@ -477,7 +483,7 @@ class BenchmarkSession:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def _open_store(path: Path) -> Any:
+def _open_store(path: Path) -> Store:
     """The store, or a UsageError naming the file when it cannot be used (it is never overwritten)."""
     from .store.sqlite import Store, StoreError
 

@@ -122,14 +122,14 @@ def merge_artifacts(shards: Sequence[tuple[str, dict[str, Any]]], run_id: str, n
                 raise MergeError(f"{label}: session {s['key']} does not belong to shard {shard[0]}/{shard[1]}")
             sessions[s["key"]] = s
         for o in artifact["outcomes"]:
-            key = _item_key(o)
-            if key in outcomes:
-                raise MergeError(f"{label}: item {key[0]}[{key[1]}] (repeat {key[2]}) is also in {owner[key]}: "
+            item = _item_key(o)
+            if item in outcomes:
+                raise MergeError(f"{label}: item {item[0]}[{item[1]}] (repeat {item[2]}) is also in {owner[item]}: "
                                  "each item must be in exactly one shard")
-            if not in_shard(key[0], shard):
-                raise MergeError(f"{label}: item {key[0]}[{key[1]}] does not belong to shard {shard[0]}/{shard[1]}")
-            outcomes[key] = o
-            owner[key] = label
+            if not in_shard(item[0], shard):
+                raise MergeError(f"{label}: item {item[0]}[{item[1]}] does not belong to shard {shard[0]}/{shard[1]}")
+            outcomes[item] = o
+            owner[item] = label
     first_config = configs[0][1]
     if sample_digest(sessions) != first_config["shard"]["sample_sha256"]:
         raise MergeError(f"the shards list {len(sessions)} session(s) but the sample has "
@@ -206,7 +206,7 @@ def _merge_budget(budgets: Sequence[dict[str, Any]], records: Sequence[Outcome])
 
     caps = [b.get("cap_usd") for b in budgets]
     return {
-        "cap_usd": None if any(c is None for c in caps) else round(sum(caps), 9),
+        "cap_usd": None if any(c is None for c in caps) else round(sum(c for c in caps if c is not None), 9),
         "spent_usd": total("spent_usd"),
         "reserved_usd": total("reserved_usd"),
         "refused_calls": int(total("refused_calls")),

@@ -199,6 +199,23 @@ def test_lines_of_the_wrong_shape_are_broken(tmp_path: Path, changes: dict[str, 
     assert row.tokens.output == 2  # the good line after it still counts
 
 
+def test_a_line_nested_too_deep_for_the_json_reader_is_broken(tmp_path: Path) -> None:
+    # json.loads raises RecursionError here, not ValueError: history.FEED_ERRORS counts it with the other errors.
+    good = _claude_line()
+    path = tmp_path / "h" / "p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"type": "user", "uuid": "u0", "sessionId": "s", "cwd": "/x",
+                                "message": {"role": "user", "content": "hello"}}) + "\n"
+                    + "[" * 200_000 + "\n" + json.dumps({**good, "uuid": "u2"}) + "\n")
+    with HistoryIndex(tmp_path / "s.db") as index:
+        report = index.import_paths([tmp_path / "h"])
+        (row,) = index.sessions()
+    assert report.files[0].broken == 1
+    assert report.files[0].samples[0][0] == 2
+    assert report.files[0].samples[0][1].startswith("RecursionError")
+    assert row.tokens.output == 2
+
+
 # -- secrets ----------------------------------------------------------------------------------------------------
 
 SECRETS = ["sk-proj-abcdefghijklmnopqrstuvwxyz012345", "ghp_abcdefghijklmnopqrstuvwxyz0123456789",

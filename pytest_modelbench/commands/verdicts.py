@@ -105,7 +105,7 @@ def cmd_trend(args: argparse.Namespace) -> int:
         series = {m: v for m, v in series.items() if m in args.model}
     found = trend(series, window=args.window, threshold=args.threshold)
     failing = {r.model for r in found}
-    models = []
+    models: list[dict[str, Any]] = []
     for model, values in sorted(series.items()):
         s = slope(values)
         models.append({"model": model, "runs": len(values), "series": values,

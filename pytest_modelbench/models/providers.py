@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "lm_studio", "llamafile", "vllm", "hosted_vllm", "llamacpp"})
@@ -67,7 +68,7 @@ def parse_model_settings(lines: list[str]) -> dict[str, ModelSettings]:
         if not parts:
             continue
         model, pairs = parts[0], parts[1:]
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # checked key by key below
         for pair in pairs:
             key, sep, raw = pair.partition("=")
             if not sep:
@@ -95,5 +96,5 @@ def parse_model_settings(lines: list[str]) -> dict[str, ModelSettings]:
             else:
                 raise ValueError(f"{line!r}: unknown key {key!r} (api_base, cloud, price_in, price_out, "
                                  "max_tokens, tools)")
-        out[model] = ModelSettings(**values)  # type: ignore[arg-type]
+        out[model] = ModelSettings(**values)
     return out

@@ -98,17 +98,17 @@ def load_run(spec: str, store_path: Path, root: Path, *, trend_runs: int = TREND
         from ..store.artifact import default_artifact_path
 
         default = default_artifact_path(store_path, run_id)
-        artifact = None
+        stored: dict[str, Any] | None = None
         if default.is_file():
             try:
                 candidate = read_artifact_file(default, str(default))
             except RunNotFound:
                 candidate = None
             if candidate is not None and candidate["run"]["id"] == run_id:
-                artifact, origin = candidate, str(default)
-        if artifact is None:
-            artifact, origin = artifact_from_store(store, run_id), f"store {store_path} (no JSON artifact)"
-        return RunDocument(artifact, origin, tuple(trend_history(store, run_id, trend_runs)))
+                stored, origin = candidate, str(default)
+        if stored is None:
+            stored, origin = artifact_from_store(store, run_id), f"store {store_path} (no JSON artifact)"
+        return RunDocument(stored, origin, tuple(trend_history(store, run_id, trend_runs)))
     finally:
         store.close()
 

@@ -175,9 +175,9 @@ def drain(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, 
     deadline = time.monotonic() + timeout
     timed_out = False
     with selectors.DefaultSelector() as sel:
-        for stream in tails:
+        for stream, tail in tails.items():
             if stream is not None:
-                sel.register(stream, selectors.EVENT_READ)
+                sel.register(stream, selectors.EVENT_READ, tail)  # the key's data: that stream's tail buffer
         while sel.get_map():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -189,7 +189,7 @@ def drain(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, 
                 if not chunk:
                     sel.unregister(key.fileobj)
                     continue
-                buf = tails[key.fileobj]  # type: ignore[index]
+                buf: bytearray = key.data
                 buf += chunk
                 if len(buf) > 2 * keep:
                     del buf[:-keep]
@@ -202,7 +202,7 @@ def drain(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, 
         except subprocess.TimeoutExpired:
             timed_out = True
             kill_group(proc.pid)
-    return bytes(tails[proc.stdout]), bytes(tails[proc.stderr]), timed_out  # type: ignore[index]
+    return bytes(tails[proc.stdout]), bytes(tails[proc.stderr]), timed_out
 
 
 def kill_group(pgid: int) -> None:

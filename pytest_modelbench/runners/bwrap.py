@@ -36,9 +36,9 @@ def _system_args() -> list[str]:
             args += ["--symlink", os.readlink(d), d]
         elif os.path.exists(d):
             args += ["--ro-bind", d, d]
-    for d in interpreter_dirs():
-        if not any(str(d).startswith(s + "/") or str(d) == s for s in SYSTEM_DIRS):
-            args += ["--ro-bind", str(d), str(d)]
+    for interp in interpreter_dirs():
+        if not any(str(interp).startswith(s + "/") or str(interp) == s for s in SYSTEM_DIRS):
+            args += ["--ro-bind", str(interp), str(interp)]
     return args
 
 

@@ -13,7 +13,7 @@ def score_tests(before: TestCounts, after: TestCounts) -> tuple[ComponentScore, 
     A check that never produced a result file (timeout, early exit, crash) scores 0: the replay ran and its tests did
     not pass. That is a measured result, not missing data.
     """
-    evidence = {"before": before.to_dict(), "after": after.to_dict()}
+    evidence: dict[str, Any] = {"before": before.to_dict(), "after": after.to_dict()}
     total = after.total or before.total
     if total == 0:
         value = 0.0

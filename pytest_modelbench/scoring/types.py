@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..records import ComponentScore
-from .pyfiles import functions, touched_functions
+from .pyfiles import FunctionInfo, functions, touched_functions
 
 
-def completeness(funcs: list[Any]) -> tuple[int, int]:
+def completeness(funcs: list[FunctionInfo]) -> tuple[int, int]:
     """(annotated slots, slots): every parameter but self/cls, plus the return."""
     slots = sum(f.params + 1 for f in funcs)
     annotated = sum(f.annotated_params + int(f.has_return_annotation) for f in funcs)
@@ -21,7 +21,7 @@ def completeness(funcs: list[Any]) -> tuple[int, int]:
 def score_types(start_all: dict[str, str], start: dict[str, str | None],
                 candidate: dict[str, str]) -> tuple[ComponentScore, dict[str, Any]]:
     """``start_all``: every Python file of the start (the project's habit); ``start``/``candidate``: touched files."""
-    touched = []
+    touched: list[FunctionInfo] = []
     for rel, text in candidate.items():
         found = touched_functions(start.get(rel), text)
         if found is None:
@@ -29,7 +29,7 @@ def score_types(start_all: dict[str, str], start: dict[str, str | None],
         touched += found.values()
     if not touched:
         return ComponentScore("types", None, "no function touched"), {}
-    base_funcs = []
+    base_funcs: list[FunctionInfo] = []
     for text in start_all.values():
         found = functions(text)
         base_funcs += (found or {}).values()

@@ -73,7 +73,7 @@ def builtin_source(spec: str, base_dir: Path) -> Source | None:
             # Not case files: Claude Code / Codex transcripts (the format is detected per file).
             from .transcripts import TranscriptSource, sniff_format, transcript_paths
 
-            found = sorted({sniff_format(f) for f in transcript_paths(path)} - {None})
+            found = sorted({fmt for fmt in map(sniff_format, transcript_paths(path)) if fmt is not None})
             if found:
                 return TranscriptSource(found[0] if len(found) == 1 else "transcripts", [path], None, store)
         return CaseFileSource(path)

@@ -154,7 +154,9 @@ def _command_of(name: str, args: Any) -> tuple[str, str] | None:
     """``(command line, workdir)`` of a shell-like call, or None."""
     if not isinstance(args, dict):
         return None
-    workdir = args.get("workdir") if isinstance(args.get("workdir"), str) else ""
+    workdir = args.get("workdir")
+    if not isinstance(workdir, str):
+        workdir = ""
     cmd = args.get("command", args.get("cmd"))
     if isinstance(cmd, list) and all(isinstance(c, str) for c in cmd):
         if len(cmd) >= 3 and os.path.basename(cmd[0]) in ("bash", "sh", "zsh") and cmd[1] in ("-lc", "-c"):
@@ -341,7 +343,9 @@ class CodexParser:
             meta = parsed.get("metadata")
             if isinstance(meta, dict) and isinstance(meta.get("exit_code"), int):
                 code = meta["exit_code"]
-            text = parsed.get("output") if isinstance(parsed.get("output"), str) else text
+            output_text = parsed.get("output")
+            if isinstance(output_text, str):
+                text = output_text
         if code is None:
             m = _EXIT.search(text or "")
             if m:

@@ -44,7 +44,7 @@ def _git_commit(root: Path) -> str | None:
 def environment_info(root: Path) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("pytest-modelbench", "pytest", "pytest-xdist", "litellm"):
         try:
             versions[dist] = version(dist)
