@@ -84,9 +84,12 @@ def _from_row(label: str, row: dict[str, Any], store: Store) -> Baseline:
                     fingerprints=fingerprints)
 
 
-def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path) -> Baseline | None:
+def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path,
+                     exclude: str | None = None) -> Baseline | None:
     """``latest`` (the most recent complete run with this rubric version; None when there is none yet), a run
-    NAME (its latest complete run), a RUN_ID, or a PATH to a JSON artifact. Called before this run is created."""
+    NAME (its latest complete run), a RUN_ID, or a PATH to a JSON artifact. Called before this run is created.
+
+    ``exclude`` is the id of the run being made (``--modelbench-resume``): a run is never its own baseline."""
     candidate = Path(spec).expanduser()
     candidate = candidate if candidate.is_absolute() else root / candidate
     if spec.endswith(".json") or candidate.is_file():
@@ -97,11 +100,15 @@ def resolve_baseline(store: Store, spec: str, rubric_version: int, root: Path) -
                             _manifest_sha(run["config"]), path=candidate, fingerprints=_fingerprints(artifact))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GateError(f"--modelbench-baseline {spec}: not a readable modelbench JSON artifact ({exc})") from None
-    complete = [r for r in store.runs(HISTORY_LIMIT) if r["status"] == "complete" and not is_shard_run(r)]
+    complete = [r for r in store.runs(HISTORY_LIMIT)
+                if r["status"] == "complete" and not is_shard_run(r) and r["id"] != exclude]
     if spec == "latest":
         # A run that scored nothing (--co, everything deselected) is no baseline.
         same = next((r for r in complete if r["rubric_version"] == rubric_version and store.outcomes(r["id"])), None)
         return _from_row(f"latest (run {same['id']})", same, store) if same else None
+    if exclude is not None and spec == exclude:
+        raise GateError(f"--modelbench-baseline {spec}: that is the run being resumed; a run cannot be its own "
+                        "baseline")
     row = store.run(spec)
     if row is not None:
         return _from_row(f"run {spec}", row, store)

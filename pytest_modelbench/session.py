@@ -130,7 +130,7 @@ class BenchmarkSession:
 
             try:
                 self.baseline = resolve_baseline(self.store, self.settings.baseline, self.rubric.version,
-                                                 self.config.rootpath)
+                                                 self.config.rootpath, exclude=self.settings.resume)
             except GateError as exc:
                 raise pytest.UsageError(str(exc)) from None
         if self.settings.judge or any(m not in REFERENCE_MODELS for m in self.settings.models):

@@ -122,3 +122,14 @@ def test_runs_that_scored_nothing_are_neither_baseline_nor_trend_points(store: S
     result = gate(store, outcomes(0.4))
     assert [r.evidence["runs"] for r in result.regressions] == [3] and result.warnings == ()
     assert gate(store, []) == gate(store, []).__class__()
+
+
+def test_a_resumed_run_is_never_its_own_baseline(store: Store, tmp_path: Path) -> None:
+    add_run(store, "a", outcomes(0.8), name="nightly")
+    add_run(store, "b", outcomes(0.7), name="nightly")
+    # Resuming "b" (say, after a crash at its very end): latest and its name point past it, to "a".
+    assert resolve_baseline(store, "latest", 1, tmp_path).run_id == "b"  # type: ignore[union-attr]
+    assert resolve_baseline(store, "latest", 1, tmp_path, exclude="b").run_id == "a"  # type: ignore[union-attr]
+    assert resolve_baseline(store, "nightly", 1, tmp_path, exclude="b").run_id == "a"  # type: ignore[union-attr]
+    with pytest.raises(GateError, match="--modelbench-baseline b: that is the run being resumed"):
+        resolve_baseline(store, "b", 1, tmp_path, exclude="b")
