@@ -84,16 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 # -- merge ----------------------------------------------------------------------------------------------------------
 
 def _read_artifact(spec: str) -> dict[str, Any]:
-    path = Path(spec)
+    from ..report.runs import RunNotFound, read_artifact_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CliError(f"{spec}: no such file") from None
-    except OSError as exc:
-        raise CliError(f"{spec}: cannot read it ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise CliError(f"{spec}: not JSON ({exc})") from None
-    return data
+        return read_artifact_file(Path(spec), spec)
+    except RunNotFound as exc:
+        raise CliError(str(exc)) from None
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

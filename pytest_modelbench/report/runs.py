@@ -43,6 +43,8 @@ def _is_artifact_path(spec: str, root: Path) -> Path | None:
 def read_artifact_file(path: Path, spec: str) -> dict[str, Any]:
     try:
         artifact = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunNotFound(f"{spec}: no such file") from None
     except OSError as exc:
         raise RunNotFound(f"{spec}: cannot read the artifact ({exc.strerror or exc})") from None
     except ValueError as exc:

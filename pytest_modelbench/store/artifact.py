@@ -153,9 +153,5 @@ def write_artifact(artifact: dict[str, Any], path: Path) -> None:
         raise
 
 
-def read_artifact(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 __all__ = ["SCHEMA_VERSION", "aggregates", "build_artifact", "default_artifact_path", "environment_info",
-           "new_run_id", "write_artifact", "read_artifact"]
+           "new_run_id", "write_artifact"]
