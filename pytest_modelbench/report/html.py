@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -332,6 +332,23 @@ def reference_models(artifact: Mapping[str, Any]) -> set[str]:
     return {str(c.get("model")) for c in artifact.get("candidates") or [] if c.get("reference")}
 
 
+def _score_axis(top: float, ph: float) -> Callable[[float], float]:
+    """The y position of a score in [0, 1] on a plot area ``ph`` high starting at ``top`` (1.0 at the top)."""
+    return lambda q: top + ph * (1 - q)
+
+
+def _chart_frame(w: int, h: int, left: float, top: float, pw: float, ph: float, label: str) -> list[str]:
+    """An SVG chart's opening: the element, the plot area, and the score grid 0.0-1.0 with its labels."""
+    sy = _score_axis(top, ph)
+    svg = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{_e(label)}">',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafbfc" stroke="#d8dde3"/>']
+    for i in range(6):
+        q = i / 5
+        svg.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(q):.1f}" y2="{sy(q):.1f}" stroke="#e6e9ed"/>'
+                   f'<text x="{left - 6}" y="{sy(q) + 4:.1f}" font-size="11" text-anchor="end">{q:.1f}</text>')
+    return svg
+
+
 def _scatter_svg(points: Sequence[tuple[str, float, float]], front: Sequence[tuple[str, float, float]],
                  references: set[str], colors: Mapping[str, str]) -> str:
     w, h, left, right, top, bottom = 540, 360, 56, 140, 16, 46
@@ -341,16 +358,9 @@ def _scatter_svg(points: Sequence[tuple[str, float, float]], front: Sequence[tup
     def sx(c: float) -> float:
         return left + pw * c / xmax
 
-    def sy(q: float) -> float:
-        return top + ph * (1 - q)
-
-    svg = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-           'aria-label="cost versus combined score per model, with the Pareto frontier">',
-           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafbfc" stroke="#d8dde3"/>']
+    sy = _score_axis(top, ph)
+    svg = _chart_frame(w, h, left, top, pw, ph, "cost versus combined score per model, with the Pareto frontier")
     for i in range(6):
-        q = i / 5
-        svg.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(q):.1f}" y2="{sy(q):.1f}" stroke="#e6e9ed"/>'
-                   f'<text x="{left - 6}" y="{sy(q) + 4:.1f}" font-size="11" text-anchor="end">{q:.1f}</text>')
         c = xmax * i / 5
         svg.append(f'<line x1="{sx(c):.1f}" x2="{sx(c):.1f}" y1="{top}" y2="{top + ph}" stroke="#e6e9ed"/>'
                    f'<text x="{sx(c):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle">'
@@ -409,16 +419,8 @@ def _trend(artifact: Mapping[str, Any], history: Sequence[Mapping[str, Any]], mo
     def sx(i: int) -> float:
         return left + (pw / 2 if n == 1 else pw * i / (n - 1))
 
-    def sy(q: float) -> float:
-        return top + ph * (1 - q)
-
-    svg = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-           'aria-label="mean combined score per model in each run, oldest first">',
-           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafbfc" stroke="#d8dde3"/>']
-    for i in range(6):
-        q = i / 5
-        svg.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(q):.1f}" y2="{sy(q):.1f}" stroke="#e6e9ed"/>'
-                   f'<text x="{left - 6}" y="{sy(q) + 4:.1f}" font-size="11" text-anchor="end">{q:.1f}</text>')
+    sy = _score_axis(top, ph)
+    svg = _chart_frame(w, h, left, top, pw, ph, "mean combined score per model in each run, oldest first")
     step = max(1, math.ceil(n / 8))
     dates = {str(p.get("created") or "")[:10] for p in points}
     for i, p in enumerate(points):
