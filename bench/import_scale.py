@@ -26,9 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from pytest_modelbench.history import HistoryIndex  # noqa: E402
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session  # noqa: E402
-from pytest_modelbench.sampling import stratified_sample  # noqa: E402
+from pytest_modelbench.sampling.sample import stratified_sample  # noqa: E402
+from pytest_modelbench.sources.transcripts.index import HistoryIndex  # noqa: E402
 
 PROMPTS = [
     "Fix the crash in the parser when the input is empty", "Refactor the storage layer into its own module",

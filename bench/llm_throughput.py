@@ -363,7 +363,7 @@ def run_sampled(cmd: Sequence[str], cwd: Path, env: Mapping[str, str],
 
 def sample_prompts(sessions: Sequence[Any], items: int) -> list[str]:
     """The first user message of each sampled session's zero-shot replay, as pytest-modelbench draws the sample."""
-    from pytest_modelbench.sampling import stratified_sample
+    from pytest_modelbench.sampling.sample import stratified_sample
 
     sample = stratified_sample(sessions, items, SAMPLE_SEED)
     if len(sample) != items:

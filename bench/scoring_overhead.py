@@ -64,12 +64,12 @@ from pytest_modelbench.replay.workspace import (
     touched_files,
     write_fileset,
 )
+from pytest_modelbench.run.session import all_python_files, python_files
 from pytest_modelbench.scoring.complexity import score_complexity
 from pytest_modelbench.scoring.coverage import score_coverage
 from pytest_modelbench.scoring.lint import score_lint
 from pytest_modelbench.scoring.pyfiles import added_lines
 from pytest_modelbench.scoring.types import score_types
-from pytest_modelbench.session import all_python_files, python_files
 from pytest_modelbench.sources.demo import DemoSource
 
 TARGET_SECONDS = 0.5

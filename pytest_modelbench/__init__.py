@@ -23,7 +23,7 @@ def recommend_model_for_task(task_pattern: str, intent: str | None = None,
     Raises ValueError for an unknown intent or an empty pattern. :data:`RECOMMEND_TOOL_SCHEMA` describes this
     function as an OpenAI-style tool.
     """
-    from .analysis.recommend import recommendation_for_task
+    from pytest_modelbench.analysis.recommend import recommendation_for_task
 
     return recommendation_for_task(task_pattern, intent, Path(store) if store is not None else None)
 

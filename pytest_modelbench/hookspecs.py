@@ -2,7 +2,7 @@
 
 Register implementations in a ``conftest.py`` or a plugin. Built-in behaviour (the bundled sources, the reference
 candidates, the runners, the tests component) is implemented through these same hooks in
-``pytest_modelbench/builtin.py``, so a plugin can override any of it with ``tryfirst=True``.
+``pytest_modelbench/run/builtin.py``, so a plugin can override any of it with ``tryfirst=True``.
 
 The hooks run only when ``--modelbench`` is given.
 """
@@ -16,11 +16,11 @@ import pytest
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .records import ComponentScore, Outcome, Session
-    from .replay import ReplayResult
-    from .runners import Runner
-    from .scoring.context import ScoreContext
-    from .sources import Source
+    from pytest_modelbench.records import ComponentScore, Outcome, Session
+    from pytest_modelbench.replay import ReplayResult
+    from pytest_modelbench.runners import Runner
+    from pytest_modelbench.scoring.context import ScoreContext
+    from pytest_modelbench.sources import Source
 
 
 @pytest.hookspec(firstresult=True)
@@ -43,7 +43,7 @@ def pytest_modelbench_sample(
     """Choose the sessions of ``source`` to run. ``size`` None or 0 means all.
 
     Must be deterministic for a given seed (workers sample independently). The built-in implementation is
-    :func:`pytest_modelbench.sampling.stratified_sample`.
+    :func:`pytest_modelbench.sampling.sample.stratified_sample`.
     """
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from . import hookspecs
-from .options import add_options
+from pytest_modelbench import hookspecs
+from pytest_modelbench.run.options import add_options
 
 PLUGIN_NAME = "modelbench-session"
 
@@ -25,7 +25,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("modelbench", default=False):
         return
-    from .session import BenchmarkSession
+    from pytest_modelbench.run.session import BenchmarkSession
 
     bench = BenchmarkSession.from_config(config)
     config.pluginmanager.register(bench, PLUGIN_NAME)

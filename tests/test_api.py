@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_modelbench.api import ApiError, ApiServer, make_server, parse_run_request
+from pytest_modelbench.cli.api import ApiError, ApiServer, make_server, parse_run_request
 
 from .helpers import add_cases
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.history import HistoryIndex
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Session
-from pytest_modelbench.resume import config_differences, crashed_outcome, parse_node_id
+from pytest_modelbench.sampling.resume import config_differences, crashed_outcome, parse_node_id
+from pytest_modelbench.sources.transcripts.index import HistoryIndex
 from pytest_modelbench.store.sqlite import Store, StoreError
 
 from .helpers import add_cases
@@ -85,7 +85,7 @@ def test_unusable_store_is_a_usage_error_in_pytest_and_exit_2_in_the_cli(pyteste
     err = result.stderr.str()
     assert f"{folder / 'm.db'}: cannot use this modelbench store: {message}" in err
     assert "Traceback" not in err and "INTERNALERROR" not in result.stdout.str() + err
-    cli = subprocess.run([sys.executable, "-m", "pytest_modelbench.cli", "list", "--store", str(folder / "m.db")],
+    cli = subprocess.run([sys.executable, "-m", "pytest_modelbench.cli.main", "list", "--store", str(folder / "m.db")],
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 2
     assert cli.stderr.startswith(f"modelbench: error: {folder / 'm.db'}: cannot use this modelbench store")

@@ -1,4 +1,4 @@
-"""The Claude Code importer (pytest_modelbench/sources/claude_code.py) on the real transcripts and on small traps.
+"""The Claude Code importer (sources/transcripts/claude_code.py) on the real transcripts and on small traps.
 
 The real files are unmodified copies of ../shared/fixtures/transcripts/claude (see each .source.txt).
 """
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.history import HistoryIndex, feed_lines, summarize
-from pytest_modelbench.sources.claude_code import ClaudeParser, prompt_text, read_content
-from pytest_modelbench.sources.transcripts import Tokens, model_price, read_new_lines
+from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser, prompt_text, read_content
+from pytest_modelbench.sources.transcripts.common import Tokens, model_price, read_new_lines
+from pytest_modelbench.sources.transcripts.index import HistoryIndex, feed_lines, summarize
 
 from .helpers import DATA
 from .transcript_builders import SESSION_START, ClaudeTranscript

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pytest_modelbench import __version__
-from pytest_modelbench.cli import main
+from pytest_modelbench.cli.main import main
 
 
 def test_version_via_console_script() -> None:
@@ -33,7 +33,7 @@ def test_sessions_sampling_and_intent_filter(capsys: pytest.CaptureFixture[str])
 
 
 def test_sessions_bad_source_is_one_line_error() -> None:
-    out = subprocess.run([sys.executable, "-m", "pytest_modelbench.cli", "sessions", "--sessions", "no/such"],
+    out = subprocess.run([sys.executable, "-m", "pytest_modelbench.cli.main", "sessions", "--sessions", "no/such"],
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.strip() == ("modelbench: error: --sessions no/such: not a known source (demo, humaneval) "

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.cli import main
-from pytest_modelbench.estimate import (
+from pytest_modelbench.cli.main import main
+from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
+from pytest_modelbench.sampling.estimate import (
     BASIS_ORIGINAL,
     BASIS_SIZES,
     BASIS_SIZES_AGENT,
@@ -17,7 +18,6 @@ from pytest_modelbench.estimate import (
     estimate,
     session_tokens,
 )
-from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
 
 from .helpers import add_cases, read_store
 

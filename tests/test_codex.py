@@ -1,4 +1,4 @@
-"""The Codex importer (pytest_modelbench/sources/codex.py) on the real rollouts and on small synthetic ones."""
+"""The Codex importer (sources/transcripts/codex.py) on the real rollouts and on small synthetic ones."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pytest_modelbench.history import HistoryIndex, build_session, feed_lines, summarize
-from pytest_modelbench.sources.codex import CodexParser, parse_patch
-from pytest_modelbench.sources.transcripts import Tokens, apply_hunks, read_new_lines
+from pytest_modelbench.sources.transcripts.codex import CodexParser, parse_patch
+from pytest_modelbench.sources.transcripts.common import Tokens, apply_hunks, read_new_lines
+from pytest_modelbench.sources.transcripts.index import HistoryIndex, build_session, feed_lines, summarize
 
 from .helpers import DATA
 from .transcript_builders import BUGGY, FIXED, TEST, buggy_repo, git

@@ -120,8 +120,8 @@ def test_ci_gate_workflow_uses_real_options_and_commands() -> None:
 
     import yaml
 
-    from pytest_modelbench.cli import build_parser
-    from pytest_modelbench.options import OPTIONS
+    from pytest_modelbench.cli.main import build_parser
+    from pytest_modelbench.run.options import OPTIONS
 
     workflow = yaml.safe_load((EXAMPLES / "ci_gate" / "modelbench.yml").read_text())
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]

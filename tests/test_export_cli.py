@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.cli import main
-from pytest_modelbench.commands.results import CSV_FIELDS
+from pytest_modelbench.cli.main import main
+from pytest_modelbench.cli.results import CSV_FIELDS
 from pytest_modelbench.store.artifact import default_artifact_path, write_artifact
 from pytest_modelbench.store.sqlite import Store
 

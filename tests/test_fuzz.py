@@ -24,15 +24,15 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pytest_modelbench.history import feed_lines, summarize
-from pytest_modelbench.manifest import ManifestError, read_manifest
 from pytest_modelbench.records import Session
+from pytest_modelbench.sampling.manifest import ManifestError, read_manifest
 from pytest_modelbench.scoring.rubric import Rubric, RubricError, builtin_rubric_path, load_rubric
 from pytest_modelbench.sources import SourceError
 from pytest_modelbench.sources.casefile import read_case_data, session_from_data
-from pytest_modelbench.sources.claude_code import ClaudeParser
-from pytest_modelbench.sources.codex import CodexParser
-from pytest_modelbench.sources.transcripts import read_new_lines
+from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser
+from pytest_modelbench.sources.transcripts.codex import CodexParser
+from pytest_modelbench.sources.transcripts.common import read_new_lines
+from pytest_modelbench.sources.transcripts.index import feed_lines, summarize
 
 from .helpers import DATA
 

@@ -1,4 +1,4 @@
-"""The history index (pytest_modelbench/history.py): incremental import, broken lines, redaction, the CLI."""
+"""The history index (sources/transcripts/index.py): incremental import, broken lines, redaction, the CLI."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pytest_modelbench.cli import main
-from pytest_modelbench.history import HistoryIndex
-from pytest_modelbench.sources.transcripts import REDACTED, redact
+from pytest_modelbench.cli.main import main
+from pytest_modelbench.sources.transcripts.common import REDACTED, redact
+from pytest_modelbench.sources.transcripts.index import HistoryIndex
 
 from .helpers import DATA
 from .transcript_builders import SESSION_START, TEST, ClaudeTranscript
@@ -283,7 +283,7 @@ def test_import_cli_prints_counts_and_broken_lines(history: Path, tmp_path: Path
 
 
 def test_import_cli_bad_path_is_a_one_line_error(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "pytest_modelbench.cli", "import", "no/such/folder",
+    out = subprocess.run([sys.executable, "-m", "pytest_modelbench.cli.main", "import", "no/such/folder",
                           "--store", str(tmp_path / "s.db")], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.strip() == "modelbench: error: no/such/folder: no such file or folder"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-HEAVY = ("litellm", "openai", "coverage", "radon", "tabulate", "yaml", "sqlite3", "pytest_modelbench.session")
+HEAVY = ("litellm", "openai", "coverage", "radon", "tabulate", "yaml", "sqlite3", "pytest_modelbench.run.session")
 
 
 def test_plugin_is_loaded_but_imports_nothing_heavy_when_off(pytester: pytest.Pytester,

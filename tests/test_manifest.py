@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.manifest import ManifestError, build_manifest, read_manifest, write_manifest
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
+from pytest_modelbench.sampling.manifest import ManifestError, build_manifest, read_manifest, write_manifest
 
 from .transcript_builders import PROMPTS, history_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.budget import Ledger
+from pytest_modelbench.models.budget import Ledger
 from pytest_modelbench.models.door import prompt_token_bound
 from pytest_modelbench.models.providers import is_local, parse_model_settings, provider_of
 from pytest_modelbench.models.redact import REDACTED, redact, redact_obj

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pytest_modelbench.schema import load_schema
+from pytest_modelbench.schemas.validate import load_schema
 
 from .helpers import add_cases, read_artifacts, read_store
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.cli import main
+from pytest_modelbench.cli.main import main
 from pytest_modelbench.store.sqlite import Store
 
 from .test_regression_gate import add_run, outcomes

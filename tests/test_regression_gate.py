@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.gate import GateError, evaluate, resolve_baseline
+from pytest_modelbench.analysis.gate import GateError, evaluate, resolve_baseline
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.store.sqlite import Store
 

@@ -1,4 +1,4 @@
-"""Seeded, stratified sampling (product.md §4): pytest_modelbench.sampling."""
+"""Seeded, stratified sampling (product.md §4): pytest_modelbench.sampling.sample."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
-from pytest_modelbench.sampling import default_stratum, stratified_sample, stratum_counts
+from pytest_modelbench.sampling.sample import default_stratum, stratified_sample, stratum_counts
 
 
 def make(sid: str, intent: str = "fix-bug", size: str = "small", model: str | None = None) -> Session:

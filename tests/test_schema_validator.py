@@ -1,4 +1,4 @@
-"""The JSON Schema subset validator: pytest_modelbench.schema.first_error."""
+"""The JSON Schema subset validator: pytest_modelbench.schemas.validate.first_error."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_modelbench.schema import first_error, load_schema
+from pytest_modelbench.schemas.validate import first_error, load_schema
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

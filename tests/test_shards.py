@@ -9,11 +9,18 @@ import sys
 import jsonschema
 import pytest
 
-from pytest_modelbench.cli import main
-from pytest_modelbench.options import parse_shard
+from pytest_modelbench.cli.main import main
 from pytest_modelbench.records import ComponentScore, Outcome
-from pytest_modelbench.schema import load_schema
-from pytest_modelbench.shards import MergeError, in_shard, merge_artifacts, sample_digest, shard_of, shard_record
+from pytest_modelbench.run.options import parse_shard
+from pytest_modelbench.sampling.shards import (
+    MergeError,
+    in_shard,
+    merge_artifacts,
+    sample_digest,
+    shard_of,
+    shard_record,
+)
+from pytest_modelbench.schemas.validate import load_schema
 from pytest_modelbench.store.sqlite import Store
 
 from .helpers import add_cases, read_artifacts, read_store
@@ -219,7 +226,7 @@ def test_shards_merged_equal_the_single_run(pytester: pytest.Pytester, capsys: p
         store.close()
     assert stored == merged["aggregates"]["per_model"]
     # Shard runs are parts of a run: never a point of a trend, nor the "latest" baseline; the merged run is.
-    from pytest_modelbench.gate import history_runs, resolve_baseline
+    from pytest_modelbench.analysis.gate import history_runs, resolve_baseline
 
     store = Store(pytester.path / ".modelbench" / "modelbench.db")
     try:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.cli import main
-from pytest_modelbench.history import HistoryIndex, build_session, check_paths
-from pytest_modelbench.sampling import stratified_sample
-from pytest_modelbench.sources.transcripts import TranscriptSource, parse_test_command, removed_paths, simulate
+from pytest_modelbench.cli.main import main
+from pytest_modelbench.sampling.sample import stratified_sample
+from pytest_modelbench.sources.transcripts.common import TranscriptSource, parse_test_command, removed_paths, simulate
+from pytest_modelbench.sources.transcripts.index import HistoryIndex, build_session, check_paths
 
 from .helpers import read_artifacts
 from .transcript_builders import (

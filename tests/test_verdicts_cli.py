@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import pytest_modelbench
+from pytest_modelbench.analysis.gate import fingerprint_changes, resolve_baseline
 from pytest_modelbench.analysis.leaderboard import model_rows
-from pytest_modelbench.cli import main
-from pytest_modelbench.gate import fingerprint_changes, resolve_baseline
+from pytest_modelbench.cli.main import main
 from pytest_modelbench.store.sqlite import Store
 
 from .test_recommend import outs

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 import pytest_modelbench
-from pytest_modelbench.cli import main
-from pytest_modelbench.schema import load_schema
+from pytest_modelbench.cli.main import main
+from pytest_modelbench.schemas.validate import load_schema
 
 from .helpers import read_artifacts, read_store
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..records import Outcome
-from .stats import bootstrap_mean_ci, pass_at_k, wilson_interval
+from pytest_modelbench.analysis.stats import bootstrap_mean_ci, pass_at_k, wilson_interval
+from pytest_modelbench.records import Outcome
 
 
 @dataclass(frozen=True)

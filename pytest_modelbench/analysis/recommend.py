@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..records import INTENTS, REFERENCE_MODELS, Outcome
-from .stats import bootstrap_mean_ci
+from pytest_modelbench.analysis.stats import bootstrap_mean_ci
+from pytest_modelbench.records import INTENTS, REFERENCE_MODELS, Outcome
 
 FLOOR = 5
 HIGH_N = 20
@@ -205,7 +205,7 @@ def recommend(outcomes: Iterable[Outcome | Mapping[str, Any]], *, run_id: str | 
 def history(store: Any, rubric_version: int | None = None, limit: int = HISTORY_RUNS
             ) -> tuple[list[Mapping[str, Any]], dict[str, Any]]:
     """The rows :func:`from_store` recommends over, and where they came from (runs, rubric version)."""
-    from ..gate import history_runs
+    from pytest_modelbench.analysis.gate import history_runs
 
     if rubric_version is None:
         newest = next((r for r in store.runs(1000) if r["status"] == "complete"), None)
@@ -234,7 +234,7 @@ def intent_for_task(task_pattern: str | None, intent: str | None = None) -> tupl
         raise ValueError("task_pattern: expected an intent name or a task description, got nothing")
     if pattern.lower() in INTENTS:
         return pattern.lower(), "task_pattern"
-    from ..intent import classify_intent
+    from pytest_modelbench.intent import classify_intent
 
     return classify_intent(pattern), "classified"
 
@@ -252,7 +252,7 @@ def recommendation_for_task(task_pattern: str | None, intent: str | None = None,
     if not path.is_file():
         rec = replace(recommend_intent(chosen, []), reason=f"no benchmark history at {path} (run pytest --modelbench)")
         return answer(rec, task_pattern, how, {"rubric_version": None, "runs": []})
-    from ..store.sqlite import Store
+    from pytest_modelbench.store.sqlite import Store
 
     store = Store(path)
     try:

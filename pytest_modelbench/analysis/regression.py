@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..records import Outcome
-from .stats import mcnemar_exact, paired_bootstrap_ci, slope
+from pytest_modelbench.analysis.stats import mcnemar_exact, paired_bootstrap_ci, slope
+from pytest_modelbench.records import Outcome
 
 ALPHA = 0.05
 DIGITS = 6

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .door import Door, DoorConfig
+from pytest_modelbench.models.door import Door, DoorConfig
 
 MAX_LINE = 64 * 1024 * 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .broker import BrokerClient
+from pytest_modelbench.models.broker import BrokerClient
 
 
 class ModelCallError(RuntimeError):

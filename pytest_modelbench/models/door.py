@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..budget import Ledger
-from .providers import DEFAULT_CONCURRENCY, FALLBACK_CONCURRENCY, ModelSettings, is_local, provider_of
-from .redact import redact_obj
+from pytest_modelbench.models.budget import Ledger
+from pytest_modelbench.models.providers import (
+    DEFAULT_CONCURRENCY,
+    FALLBACK_CONCURRENCY,
+    ModelSettings,
+    is_local,
+    provider_of,
+)
+from pytest_modelbench.models.redact import redact_obj
 
 CACHE_MODES = ("off", "read", "write", "readwrite")
 MESSAGE_OVERHEAD_TOKENS = 16  # chat formatting tokens per message, generously
@@ -290,7 +296,7 @@ def _litellm_version() -> str | None:
 
 def _ollama_digest(model: str, api_base: str | None) -> str | None:
     """The local Ollama's digest for ``model`` (loopback only; None when it cannot be asked)."""
-    from .providers import is_loopback
+    from pytest_modelbench.models.providers import is_loopback
 
     base = (api_base or "http://127.0.0.1:11434").rstrip("/")
     if not is_loopback(base):

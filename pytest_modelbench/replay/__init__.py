@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..records import Session, TestCounts
-from .check import Checker, CheckRun
-from .workspace import apply_gold, copy_workspace, touched_files, write_fileset
+from pytest_modelbench.records import Session, TestCounts
+from pytest_modelbench.replay.check import Checker, CheckRun
+from pytest_modelbench.replay.workspace import apply_gold, copy_workspace, touched_files, write_fileset
 
 INVALID_GOLD = "invalid session: gold does not pass its check"
 
@@ -106,7 +106,7 @@ class SessionCache:
 
 
 def _prepare(session: Session, checker: Checker, folder: Path, coverage: bool) -> Prepared:
-    from .workspace import WorkspaceError
+    from pytest_modelbench.replay.workspace import WorkspaceError
 
     if folder.exists():
         shutil.rmtree(folder)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..runners import Runner, RunRequest
-from .edits import inside, safe_path
+from pytest_modelbench.replay.edits import inside, safe_path
+from pytest_modelbench.runners import Runner, RunRequest
 
 MAX_READ = 100_000
 MAX_LIST = 500

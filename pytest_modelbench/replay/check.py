@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..records import Session, TestCounts
-from ..runners import Mount, Runner, RunRequest, RunResult, kill_group
-from .workspace import prepare_check
+from pytest_modelbench.records import Session, TestCounts
+from pytest_modelbench.replay.workspace import prepare_check
+from pytest_modelbench.runners import Mount, Runner, RunRequest, RunResult, kill_group
 
 
 @dataclass(frozen=True)

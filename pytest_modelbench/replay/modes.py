@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models.client import CloudNotAllowed, ModelCallError, ModelClient, OverBudget, Reply
-from ..models.redact import redact_obj
-from ..records import Session
-from ..runners import Runner
-from . import ReplayResult
-from .agent import SYSTEM_NATIVE, SYSTEM_TEXT, TOOLS, ToolBox, ToolCall, text_tool_calls
-from .edits import apply_edits, extract_code, parse_edits
-from .workspace import copy_workspace, walk_files
+from pytest_modelbench.models.client import CloudNotAllowed, ModelCallError, ModelClient, OverBudget, Reply
+from pytest_modelbench.models.redact import redact_obj
+from pytest_modelbench.records import Session
+from pytest_modelbench.replay import ReplayResult
+from pytest_modelbench.replay.agent import SYSTEM_NATIVE, SYSTEM_TEXT, TOOLS, ToolBox, ToolCall, text_tool_calls
+from pytest_modelbench.replay.edits import apply_edits, extract_code, parse_edits
+from pytest_modelbench.replay.workspace import copy_workspace, walk_files
+from pytest_modelbench.runners import Runner
 
 MODES = ("zero-shot", "iterative", "agent")
 MAX_CONTEXT_CHARS = 150_000

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..records import Session
-from . import ReplayResult
-from .workspace import apply_gold
+from pytest_modelbench.records import Session
+from pytest_modelbench.replay import ReplayResult
+from pytest_modelbench.replay.workspace import apply_gold
 
 
 def replay_reference(model: str, session: Session, workspace: Path) -> ReplayResult | None:

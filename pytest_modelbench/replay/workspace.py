@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..records import FileSet, GoldSpec, Session
+from pytest_modelbench.records import FileSet, GoldSpec, Session
 
 # Files that change how pytest or the interpreter behaves: restored from the start, or removed when new.
 PROTECTED_NAMES = frozenset(

@@ -15,7 +15,7 @@ REGRESSION_HEADERS = ["model", "metric", "baseline", "current", "delta", "eviden
 
 def regression_rows(regressions: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """The artifact's regression entries as table rows (unescaped text), for the HTML and markdown reports."""
-    from ..analysis.regression import Regression
+    from pytest_modelbench.analysis.regression import Regression
 
     def num(v: float | None) -> str:
         return "—" if v is None else f"{v:.3f}"

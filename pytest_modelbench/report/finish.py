@@ -26,9 +26,9 @@ def write_html(path: Path, text: str) -> None:
 
 
 def html_report(artifact: Mapping[str, Any], store: Any, run_id: str) -> str:
-    from .. import __version__
-    from .html import render_html
-    from .runs import trend_history
+    from pytest_modelbench import __version__
+    from pytest_modelbench.report.html import render_html
+    from pytest_modelbench.report.runs import trend_history
 
     history = trend_history(store, run_id) if store is not None else []
     return render_html(artifact, history, generator=f"pytest-modelbench {__version__}")
@@ -48,7 +48,7 @@ def write_outputs(artifact: Mapping[str, Any], store: Any, run_id: str, html_pat
             warnings.append(f"--modelbench-html {html_path}: not written ({exc.strerror or exc})")
     summary = environ.get(STEP_SUMMARY_ENV)
     if summary:
-        from .markdown import summary_markdown
+        from pytest_modelbench.report.markdown import summary_markdown
 
         try:
             with open(summary, "a", encoding="utf-8") as fh:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..analysis.leaderboard import ModelRow
-from . import CAVEAT, REGRESSION_HEADERS, regression_rows
+from pytest_modelbench.analysis.leaderboard import ModelRow
+from pytest_modelbench.report import CAVEAT, REGRESSION_HEADERS, regression_rows
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
@@ -176,7 +176,7 @@ def _header(artifact: Mapping[str, Any]) -> str:
 
 
 def _leaderboard(artifact: Mapping[str, Any]) -> str:
-    from .terminal import leaderboard_table
+    from pytest_modelbench.report.terminal import leaderboard_table
 
     rows = model_rows_of(artifact)
     out = ['<section id="leaderboard"><h2>Leaderboard</h2>']

@@ -8,8 +8,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import CAVEAT, REGRESSION_HEADERS, regression_rows
-from .html import model_rows_of
+from pytest_modelbench.report import CAVEAT, REGRESSION_HEADERS, regression_rows
+from pytest_modelbench.report.html import model_rows_of
 
 
 def cell(value: Any) -> str:
@@ -26,7 +26,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def leaderboard_markdown(artifact: Mapping[str, Any]) -> str:
-    from .terminal import leaderboard_table
+    from pytest_modelbench.report.terminal import leaderboard_table
 
     rows = model_rows_of(artifact)
     if not rows:

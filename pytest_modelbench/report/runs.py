@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..store.sqlite import Store
+from pytest_modelbench.store.sqlite import Store
 
 HISTORY_LIMIT = 1000
 TREND_RUNS = 20
@@ -62,7 +62,7 @@ def resolve_run_id(store: Store, spec: str, root: Path) -> str:
         if not rows:
             raise RunNotFound(f"latest: the store {store.path} has no run yet")
         return rows[0]["id"]
-    from ..gate import GateError, resolve_baseline
+    from pytest_modelbench.analysis.gate import GateError, resolve_baseline
 
     try:
         found = resolve_baseline(store, spec, -1, root)
@@ -97,7 +97,7 @@ def load_run(spec: str, store_path: Path, root: Path, *, trend_runs: int = TREND
     store = Store(store_path)
     try:
         run_id = resolve_run_id(store, spec, root)
-        from ..store.artifact import default_artifact_path
+        from pytest_modelbench.store.artifact import default_artifact_path
 
         default = default_artifact_path(store_path, run_id)
         stored: dict[str, Any] | None = None
@@ -117,7 +117,7 @@ def load_run(spec: str, store_path: Path, root: Path, *, trend_runs: int = TREND
 
 def artifact_from_store(store: Store, run_id: str) -> dict[str, Any]:
     """An artifact-shaped document from the store alone; what the store does not keep is absent and said so."""
-    from ..store.artifact import SCHEMA_VERSION, aggregates
+    from pytest_modelbench.store.artifact import SCHEMA_VERSION, aggregates
 
     row = store.run(run_id)
     if row is None:
@@ -151,7 +151,7 @@ def artifact_from_store(store: Store, run_id: str) -> dict[str, Any]:
 def trend_history(store: Store, run_id: str, limit: int = TREND_RUNS) -> list[dict[str, Any]]:
     """This run and the complete runs before it with the same rubric version, oldest first, at most ``limit``
     that scored something: per model the mean combined score (the point the trend gate uses)."""
-    from ..analysis.regression import mean_combined
+    from pytest_modelbench.analysis.regression import mean_combined
 
     current = store.run(run_id)
     if current is None:

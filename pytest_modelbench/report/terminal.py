@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.leaderboard import IntentRow, ModelRow, intent_rows, invalid_sessions, model_rows
+from pytest_modelbench.analysis.leaderboard import IntentRow, ModelRow, intent_rows, invalid_sessions, model_rows
 
 if TYPE_CHECKING:
-    from ..analysis.recommend import Recommendation
-    from ..gate import GateResult
-    from ..session import BenchmarkSession
+    from pytest_modelbench.analysis.gate import GateResult
+    from pytest_modelbench.analysis.recommend import Recommendation
+    from pytest_modelbench.run.session import BenchmarkSession
 
 
 def _f(value: float | None, digits: int = 2) -> str:
@@ -59,7 +59,7 @@ def intent_table(rows: list[IntentRow]) -> tuple[list[str], list[list[Any]]]:
 def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     from tabulate import tabulate
 
-    from ..session import CAVEAT, HOW_TO_ADD_MODELS
+    from pytest_modelbench.run.session import CAVEAT, HOW_TO_ADD_MODELS
 
     outcomes = bench.outcomes
     tr.write_sep("=", f"modelbench leaderboard — run {bench.run_id}")

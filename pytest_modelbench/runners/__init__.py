@@ -230,8 +230,8 @@ def scratch_base() -> str | None:
 
 def make_runner(kind: str) -> tuple[Runner, str | None]:
     """Return ``(runner, warning)``: ``auto`` falls back to ``local`` with one warning when bwrap does not work."""
-    from .bwrap import BwrapRunner, bwrap_problem
-    from .local import LocalRunner, landlock_abi
+    from pytest_modelbench.runners.bwrap import BwrapRunner, bwrap_problem
+    from pytest_modelbench.runners.local import LocalRunner, landlock_abi
 
     if kind == "local":
         return LocalRunner(), None

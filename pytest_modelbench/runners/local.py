@@ -17,7 +17,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import RunnerError, RunRequest, RunResult, interpreter_dirs, run_process, sandbox_env, scratch_base, set_limits
+from pytest_modelbench.runners import (
+    RunnerError,
+    RunRequest,
+    RunResult,
+    interpreter_dirs,
+    run_process,
+    sandbox_env,
+    scratch_base,
+    set_limits,
+)
 
 GUARD = Path(__file__).with_name("guard.py")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -43,7 +52,7 @@ class LocalRunner:
     name = "local"
 
     def guard_argv(self, request: RunRequest, tmp: str, status_fd: int, timeout: float) -> list[str]:
-        from .bwrap import ETC_FILES
+        from pytest_modelbench.runners.bwrap import ETC_FILES
 
         read_only = [*SYSTEM_DIRS, *ETC_FILES, *(str(d) for d in interpreter_dirs())]
         read_only += [str(m.path) for m in request.mounts if not m.writable]

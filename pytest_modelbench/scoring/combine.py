@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..records import ComponentScore
-from .rubric import STATIC_SUB, TOP_LEVEL, Rubric
+from pytest_modelbench.records import ComponentScore
+from pytest_modelbench.scoring.rubric import STATIC_SUB, TOP_LEVEL, Rubric
 
 NOT_IMPLEMENTED = "no scorer measured it"
 

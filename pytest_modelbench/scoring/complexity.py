@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import ComponentScore
-from .pyfiles import touched_functions
+from pytest_modelbench.records import ComponentScore
+from pytest_modelbench.scoring.pyfiles import touched_functions
 
 
 def _complexities(source: str) -> dict[str, int] | None:

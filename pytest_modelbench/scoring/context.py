@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..records import Session, TestCounts
-from .rubric import Rubric
+from pytest_modelbench.records import Session, TestCounts
+from pytest_modelbench.scoring.rubric import Rubric
 
 
 @dataclass(frozen=True)

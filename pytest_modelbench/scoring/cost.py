@@ -5,7 +5,7 @@ cheapest candidate's cost / this candidate's cost; 1.0 when both are 0; missing 
 
 from __future__ import annotations
 
-from ..records import ComponentScore
+from pytest_modelbench.records import ComponentScore
 
 
 def cost_scores(costs: dict[str, float | None],

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import ComponentScore
-from .pyfiles import added_lines, statement_lines
+from pytest_modelbench.records import ComponentScore
+from pytest_modelbench.scoring.pyfiles import added_lines, statement_lines
 
 
 def score_coverage(start: dict[str, str | None], candidate: dict[str, str],

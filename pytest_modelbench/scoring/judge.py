@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from ..records import ComponentScore
+from pytest_modelbench.records import ComponentScore
 
 KEYS = ("problem_solved", "code_clean", "edge_cases")
 SYSTEM = (
@@ -55,7 +55,7 @@ def parse_verdict(text: str | None) -> tuple[dict[str, Any] | None, str]:
 def score_judge(client: Any, judge: str | None, task: str, diff: str) -> tuple[ComponentScore, dict[str, Any]]:
     if not judge:
         return ComponentScore("llm", None, "no judge configured (--judge MODEL)"), {}
-    from ..models.client import ModelCallError
+    from pytest_modelbench.models.client import ModelCallError
 
     try:
         reply = client.complete(judge, judge_messages(task, diff), max_tokens=400)

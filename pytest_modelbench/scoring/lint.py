@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..records import ComponentScore
+from pytest_modelbench.records import ComponentScore
 
 RULES = ("E", "F", "W", "B", "UP", "SIM", "C4", "RET")
 LINE_LENGTH = 120

@@ -82,7 +82,7 @@ def load_rubric(path: Path) -> Rubric:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        from ..yamlerrors import yaml_problem
+        from pytest_modelbench.errors import yaml_problem
 
         line, problem = yaml_problem(exc, text)
         raise RubricError(f"{path}:{line}: invalid YAML: {problem}" if line else f"{path}: invalid YAML: {problem}") \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import ComponentScore, TestCounts
+from pytest_modelbench.records import ComponentScore, TestCounts
 
 
 def score_tests(before: TestCounts, after: TestCounts) -> tuple[ComponentScore, dict[str, Any]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import ComponentScore
-from .pyfiles import FunctionInfo, functions, touched_functions
+from pytest_modelbench.records import ComponentScore
+from pytest_modelbench.scoring.pyfiles import FunctionInfo, functions, touched_functions
 
 
 def completeness(funcs: list[FunctionInfo]) -> tuple[int, int]:

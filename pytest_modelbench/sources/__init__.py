@@ -12,7 +12,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..records import Session
+from pytest_modelbench.records import Session
 
 
 class SourceError(ValueError):
@@ -47,18 +47,18 @@ TRANSCRIPT_SOURCES = ("claude-code", "codex")
 def builtin_source(spec: str, base_dir: Path) -> Source | None:
     """Resolve a ``--sessions`` value to a built-in source, or None when no built-in handles it."""
     if spec == "demo":
-        from .demo import DemoSource
+        from pytest_modelbench.sources.demo import DemoSource
 
         return DemoSource()
     if spec == "humaneval":
-        from .humaneval import HumanEvalSource
+        from pytest_modelbench.sources.humaneval import HumanEvalSource
 
         return HumanEvalSource()
     store = base_dir / ".modelbench" / "modelbench.db"  # the run replaces it with --modelbench-store
     if spec in TRANSCRIPT_SOURCES:
-        from .transcripts import TranscriptSource
+        from pytest_modelbench.sources.transcripts.common import TranscriptSource
 
-        module = import_module(f".{spec.replace('-', '_')}", __name__)
+        module = import_module(f"pytest_modelbench.sources.transcripts.{spec.replace('-', '_')}")
         roots = module.default_roots()
         if not roots:
             raise SourceError(f"--sessions {spec}: no transcript folder found (looked in {module.ROOTS_HELP})")
@@ -67,11 +67,11 @@ def builtin_source(spec: str, base_dir: Path) -> Source | None:
     if not path.is_absolute():
         path = base_dir / path
     if path.exists():
-        from .casefile import CaseFileSource, find_case_files
+        from pytest_modelbench.sources.casefile import CaseFileSource, find_case_files
 
         if path.is_dir() and not find_case_files(path) or path.suffix == ".jsonl":
             # Not case files: Claude Code / Codex transcripts (the format is detected per file).
-            from .transcripts import TranscriptSource, sniff_format, transcript_paths
+            from pytest_modelbench.sources.transcripts.common import TranscriptSource, sniff_format, transcript_paths
 
             found = sorted({fmt for fmt in map(sniff_format, transcript_paths(path)) if fmt is not None})
             if found:

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..records import INTENTS, CheckSpec, FileSet, GoldSpec, Original, Session
-from ..schema import first_error, load_schema
-from . import SourceError
+from pytest_modelbench.records import INTENTS, CheckSpec, FileSet, GoldSpec, Original, Session
+from pytest_modelbench.schemas.validate import first_error, load_schema
+from pytest_modelbench.sources import SourceError
 
 SUFFIXES = (".modelbench.yaml", ".modelbench.yml", ".modelbench.json")
 
@@ -46,7 +46,7 @@ def read_case_data(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except Exception as exc:  # yaml.YAMLError and friends
-        from ..yamlerrors import yaml_problem
+        from pytest_modelbench.errors import yaml_problem
 
         line, problem = yaml_problem(exc, text)
         where = f"{path}:{line}" if line else str(path)

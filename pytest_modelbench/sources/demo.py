@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from ..records import Session
-from .casefile import load_case_files
+from pytest_modelbench.records import Session
+from pytest_modelbench.sources.casefile import load_case_files
 
 
 def demo_root() -> Path:

@@ -12,8 +12,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..records import CheckSpec, FileSet, GoldSpec, Original, Session
-from . import SourceError
+from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
+from pytest_modelbench.sources import SourceError
 
 SOLUTION = "solution.py"
 

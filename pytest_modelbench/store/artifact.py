@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.leaderboard import intent_rows, invalid_sessions, model_rows
-from ..records import Outcome
+from pytest_modelbench.analysis.leaderboard import intent_rows, invalid_sessions, model_rows
+from pytest_modelbench.records import Outcome
 
 if TYPE_CHECKING:
-    from ..session import BenchmarkSession
+    from pytest_modelbench.run.session import BenchmarkSession
 
 SCHEMA_VERSION = 1
 
@@ -110,7 +110,7 @@ PROMPT_LINE_CHARS = 200
 
 def prompt_first_line(prompt: str) -> str:
     """The first non-blank line of a session's prompt, redacted and cut to PROMPT_LINE_CHARS (reports show it)."""
-    from ..models.redact import redact
+    from pytest_modelbench.models.redact import redact
 
     line = next((ln.strip() for ln in redact(prompt or "").splitlines() if ln.strip()), "")
     return line if len(line) <= PROMPT_LINE_CHARS else line[:PROMPT_LINE_CHARS - 1] + "…"

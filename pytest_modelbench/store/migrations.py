@@ -73,7 +73,7 @@ def m002_components(db: sqlite3.Connection) -> None:
 
 @migration
 def m003_history_index(db: sqlite3.Connection) -> None:
-    # The history index of imported transcripts (pytest_modelbench/history.py): one row per transcript file with
+    # The history index of imported transcripts (sources/transcripts/index.py): one row per transcript file with
     # its resumable parser state, one row per session with the features sampling and listing need.
     db.execute(
         """

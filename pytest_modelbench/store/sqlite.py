@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..records import Outcome
-from .migrations import SchemaError, check_schema, migrate
+from pytest_modelbench.records import Outcome
+from pytest_modelbench.store.migrations import SchemaError, check_schema, migrate
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -139,7 +139,7 @@ class Store:
 
 def outcome_from_row(row: dict[str, Any]) -> Outcome:
     """One ``benchmark_outcomes`` row back as the record :meth:`Store.write_outcome` stored."""
-    from ..records import ComponentScore
+    from pytest_modelbench.records import ComponentScore
 
     source, _, session_id = row["source_session_id"].partition("/")
     solved = row["solved"]

@@ -474,7 +474,7 @@ class AttackRun:
 def run_attacks(root: Path, runner: str, attacks: tuple[Attack, ...] = ATTACKS,
                 env: Mapping[str, str] | None = None, check_timeout: float = 5.0) -> AttackRun:
     """Run every attack once in ``runner`` (one pytest subprocess, one item per attack) and look for damage."""
-    from .openai_server import FakeOpenAI
+    from pytest_modelbench.testing.openai_server import FakeOpenAI
 
     root.mkdir(parents=True, exist_ok=True)
     with FakeOpenAI(lifetime=1800) as server:

@@ -26,7 +26,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from .transcripts import BadLine, parse_test_command, redact, removed_paths
+from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, redact, removed_paths
 
 FORMAT = "codex"
 STATE_VERSION = 1

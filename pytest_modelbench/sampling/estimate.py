@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import REFERENCE_MODELS, FileSet, Session
+from pytest_modelbench.records import REFERENCE_MODELS, FileSet, Session
 
 CHARS_PER_TOKEN = 4
 MAX_CONTEXT_CHARS = 150_000  # what a zero-shot replay puts in its request at most (replay/modes.py)

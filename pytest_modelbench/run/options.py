@@ -346,7 +346,7 @@ def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
 
 def _resolve_history(by_flag: dict[str, Callable[[], Any]], root: Path) -> dict[str, Any]:
     """The options of transcript sources (issue: your own history)."""
-    from .sources.transcripts import check_command_problem
+    from pytest_modelbench.sources.transcripts.common import check_command_problem
 
     check = by_flag["--check-command"]()
     problem = check_command_problem(check.strip()) if check else None
@@ -407,7 +407,7 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         raise pytest.UsageError(f"--replay-mode: expected one of {', '.join(REPLAY_MODES)}, got {mode!r}")
     raw_iter, raw_turns, raw_timeout = (by_flag[f]() for f in ("--max-iterations", "--max-turns", "--model-timeout"))
     lines = tuple(config.getini("modelbench_model_settings") or ())
-    from .models.providers import parse_model_settings
+    from pytest_modelbench.models.providers import parse_model_settings
 
     try:
         parse_model_settings(list(lines))

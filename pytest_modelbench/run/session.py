@@ -16,22 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import builtin
-from .options import Settings, resolve
-from .records import REFERENCE_MODELS, ComponentScore, Outcome, Session
-from .replay import INVALID_GOLD, ReplayResult, SessionCache
-from .replay.check import Checker
-from .replay.workspace import WorkspaceError, copy_workspace, touched_files
-from .report import CAVEAT
-from .runners import Runner, RunnerError, scratch_base
-from .scoring.combine import combine
-from .scoring.context import ScoreContext
-from .scoring.rubric import Rubric, RubricError, resolve_rubric
-from .sources import SourceError
-from .store.artifact import new_run_id
+from pytest_modelbench.records import REFERENCE_MODELS, ComponentScore, Outcome, Session
+from pytest_modelbench.replay import INVALID_GOLD, ReplayResult, SessionCache
+from pytest_modelbench.replay.check import Checker
+from pytest_modelbench.replay.workspace import WorkspaceError, copy_workspace, touched_files
+from pytest_modelbench.report import CAVEAT
+from pytest_modelbench.run import builtin
+from pytest_modelbench.run.options import Settings, resolve
+from pytest_modelbench.runners import Runner, RunnerError, scratch_base
+from pytest_modelbench.scoring.combine import combine
+from pytest_modelbench.scoring.context import ScoreContext
+from pytest_modelbench.scoring.rubric import Rubric, RubricError, resolve_rubric
+from pytest_modelbench.sources import SourceError
+from pytest_modelbench.store.artifact import new_run_id
 
 if TYPE_CHECKING:
-    from .store.sqlite import Store
+    from pytest_modelbench.store.sqlite import Store
 
 OUTCOME_ATTR = "modelbench_outcome"
 HOW_TO_ADD_MODELS = (
@@ -51,7 +51,7 @@ class Plan:
 
 def shard_plan(plan: Plan, shard: tuple[int, int]) -> Plan:
     """The sessions of shard K of N (all candidates of a session together); strata stay those of the whole sample."""
-    from .shards import in_shard, shard_record
+    from pytest_modelbench.sampling.shards import in_shard, shard_record
 
     mine = tuple(s for s in plan.sessions if in_shard(s.key, shard))
     return Plan(mine, plan.strata, shard_record(shard, [s.key for s in plan.sessions]))
@@ -126,7 +126,7 @@ class BenchmarkSession:
             raise pytest.UsageError(f"--modelbench-run-id {self.run_id}: a run with this id is already in "
                                     f"{self.settings.store}")
         if self.settings.baseline is not None:
-            from .gate import GateError, resolve_baseline
+            from pytest_modelbench.analysis.gate import GateError, resolve_baseline
 
             try:
                 self.baseline = resolve_baseline(self.store, self.settings.baseline, self.rubric.version,
@@ -145,7 +145,7 @@ class BenchmarkSession:
 
     def resume_run(self, run_id: str) -> None:
         """Take over a stored run: its complete outcomes are reused, its other items run again (resume.py)."""
-        from .resume import ResumeError, plan_resume
+        from pytest_modelbench.sampling.resume import ResumeError, plan_resume
 
         assert self.store is not None  # resume_run is called by start_run, after the store is open
         try:
@@ -160,7 +160,7 @@ class BenchmarkSession:
         self.store.reopen_run(run_id)
 
     def run_config(self) -> dict[str, Any]:
-        from .store.artifact import environment_info
+        from pytest_modelbench.store.artifact import environment_info
 
         s = self.settings
         return {
@@ -190,8 +190,8 @@ class BenchmarkSession:
         return self._runner
 
     def door_config(self) -> Any:
-        from .models.door import DoorConfig
-        from .models.providers import parse_model_settings
+        from pytest_modelbench.models.door import DoorConfig
+        from pytest_modelbench.models.providers import parse_model_settings
 
         s = self.settings
         return DoorConfig(
@@ -204,7 +204,7 @@ class BenchmarkSession:
 
     def start_broker(self) -> None:
         """One broker per run, in the controller: litellm, the ledger, the cache and the limits live there."""
-        from .models.broker import Broker
+        from pytest_modelbench.models.broker import Broker
 
         self.broker_path = self.run_dir / "broker.sock"
         self.broker = Broker(self.door_config(), self.broker_path)
@@ -212,8 +212,8 @@ class BenchmarkSession:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from .models.broker import BrokerClient
-            from .models.client import ModelClient
+            from pytest_modelbench.models.broker import BrokerClient
+            from pytest_modelbench.models.client import ModelClient
 
             if self.broker_path is None:
                 raise RuntimeError("no model broker is running for this run")
@@ -224,7 +224,7 @@ class BenchmarkSession:
         """Why the door must not start ``model`` at all: (status, reason), or None. Makes no model call."""
         if self.broker_path is None:
             return "failed", "no model broker is running for this run"
-        from .models.providers import is_local, parse_model_settings
+        from pytest_modelbench.models.providers import is_local, parse_model_settings
 
         s = self.settings
         ms = parse_model_settings(list(s.model_settings_lines)).get(model)
@@ -255,7 +255,7 @@ class BenchmarkSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        from .items import make_items
+        from pytest_modelbench.run.items import make_items
 
         ours = make_items(session, self.plan.sessions, self.settings.models, self.settings.repeats)
         if self.resumed:
@@ -365,7 +365,7 @@ class BenchmarkSession:
         if data is None and report.when == "???" and report.failed and not self.is_worker:
             # An xdist worker died running this item (kill -9, OOM): record it failed with xdist's message, so the
             # loss is visible and --modelbench-resume reruns it.
-            from .resume import crashed_outcome
+            from pytest_modelbench.sampling.resume import crashed_outcome
 
             crashed = crashed_outcome(report.nodeid, str(report.longrepr), self.sessions_by_key, self.settings.models)
             data = crashed.to_dict() if crashed is not None else None
@@ -382,7 +382,7 @@ class BenchmarkSession:
 
     def score_cost(self, session_key: str, repeat_index: int) -> None:
         """The cost component for one session, once all its candidates are done; updates store and outcomes."""
-        from .scoring.cost import cost_scores
+        from pytest_modelbench.scoring.cost import cost_scores
 
         if self.rubric.weight("cost") <= 0 or (session_key, repeat_index) in self._cost_done:
             return
@@ -409,7 +409,7 @@ class BenchmarkSession:
         # Sessions whose candidates did not all run (-k, --lf, interruptions): cost among those that did.
         for key in sorted({(o.session_key, o.repeat_index) for o in self.outcomes}):
             self.score_cost(*key)
-        from .store.artifact import build_artifact, default_artifact_path, write_artifact
+        from pytest_modelbench.store.artifact import build_artifact, default_artifact_path, write_artifact
 
         if self.resumed and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
             session.exitstatus = pytest.ExitCode.OK  # a resumed run with nothing left to do is done, not empty
@@ -426,7 +426,7 @@ class BenchmarkSession:
             self.fingerprints = self.broker.dispatch({"op": "fingerprints"})["fingerprints"]
             self.broker_stats = self.broker.dispatch({"op": "stats"})
         artifact = build_artifact(self, outcomes, status=status, interrupted=interrupted, total_cost=total)
-        from .analysis.recommend import recommend
+        from pytest_modelbench.analysis.recommend import recommend
 
         self.recommendations = recommend(outcomes, run_id=self.run_id)
         artifact["recommendations"] = [r.to_dict() for r in self.recommendations]
@@ -437,13 +437,13 @@ class BenchmarkSession:
         self.artifact_path = self.settings.json_path or default_artifact_path(self.settings.store, self.run_id)
         write_artifact(artifact, self.artifact_path)
         self.artifact: dict[str, Any] = artifact
-        from .report.finish import write_outputs
+        from pytest_modelbench.report.finish import write_outputs
 
         self.report_notes = write_outputs(artifact, self.store, self.run_id, self.settings.html_path)
 
     def run_gate(self, session: pytest.Session, exitstatus: int, outcomes: list[Outcome]) -> None:
         """The regression gate and the trend gate; any regression fails an otherwise green run (exit status 1)."""
-        from .gate import evaluate
+        from pytest_modelbench.analysis.gate import evaluate
 
         assert self.store is not None  # called by pytest_sessionfinish, after the store is checked
         s = self.settings
@@ -460,7 +460,7 @@ class BenchmarkSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.finished:
             return
-        from .report.terminal import render_gate, render_summary
+        from pytest_modelbench.report.terminal import render_gate, render_summary
 
         render_summary(terminalreporter, self)
         if self.resumed:
@@ -485,7 +485,7 @@ class BenchmarkSession:
 
 def _open_store(path: Path) -> Store:
     """The store, or a UsageError naming the file when it cannot be used (it is never overwritten)."""
-    from .store.sqlite import Store, StoreError
+    from pytest_modelbench.store.sqlite import Store, StoreError
 
     try:
         return Store(path)
@@ -505,8 +505,8 @@ def _manifest_identity(path: Path | None) -> dict[str, str] | None:
 def python_files(pristine: Path, workspace: Path,
                  touched: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, str | None], str]:
     """Touched Python files after and at the start (None: new), and the redacted diff of the whole change."""
-    from .models.redact import redact
-    from .replay.workspace import unified_diff
+    from pytest_modelbench.models.redact import redact
+    from pytest_modelbench.replay.workspace import unified_diff
 
     after: dict[str, str] = {}
     start: dict[str, str | None] = {}
@@ -523,7 +523,7 @@ def python_files(pristine: Path, workspace: Path,
 
 
 def all_python_files(root: Path) -> dict[str, str]:
-    from .replay.workspace import walk_files
+    from pytest_modelbench.replay.workspace import walk_files
 
     out = {}
     for rel, path in walk_files(root).items():
@@ -545,9 +545,9 @@ def build_plan(config: pytest.Config, settings: Settings) -> Plan:
     strata: dict[str, dict[str, int]] = {}
     seen: dict[str, str] = {}
     provided: set[str] = set()
-    from .manifest import ManifestError, build_manifest, read_manifest, write_manifest
-    from .sampling import stratum_counts
-    from .sources.transcripts import TranscriptSource
+    from pytest_modelbench.sampling.manifest import ManifestError, build_manifest, read_manifest, write_manifest
+    from pytest_modelbench.sampling.sample import stratum_counts
+    from pytest_modelbench.sources.transcripts.common import TranscriptSource
 
     is_worker = hasattr(config, "workerinput")
     manifest_path = settings.sample_manifest

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .transcripts import BadLine, parse_test_command, redact, removed_paths
+from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, redact, removed_paths
 
 FORMAT = "claude-code"
 STATE_VERSION = 1

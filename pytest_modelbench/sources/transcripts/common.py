@@ -25,7 +25,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from ..models.redact import REDACTED, redact  # noqa: F401 - re-exported for the importers
+from pytest_modelbench.models.redact import REDACTED, redact  # noqa: F401 - re-exported for the importers
 
 # Redaction lives with the model door (models/redact.py): one implementation for imports, requests and artifacts.
 
@@ -626,9 +626,9 @@ class TranscriptSource:
         self._entries = None
 
     def _index(self) -> Any:
-        from ..history import HistoryIndex
-        from ..store.sqlite import StoreError
-        from . import SourceError
+        from pytest_modelbench.sources import SourceError
+        from pytest_modelbench.sources.transcripts.index import HistoryIndex
+        from pytest_modelbench.store.sqlite import StoreError
 
         try:
             return HistoryIndex(self.store)
@@ -645,7 +645,7 @@ class TranscriptSource:
         return self._entries
 
     def sessions(self) -> Sequence[Any]:
-        from ..records import CheckSpec, FileSet, GoldSpec, Original, Session
+        from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
 
         out = []
         for e in self.entries():
@@ -663,8 +663,8 @@ class TranscriptSource:
 
     def materialize(self, sample: Sequence[Any]) -> list[Any]:
         """Full sessions (workspace, gold, check) for ``sample``; raises SourceError naming a session that fails."""
-        from ..history import ReplayError, build_session
-        from . import SourceError
+        from pytest_modelbench.sources import SourceError
+        from pytest_modelbench.sources.transcripts.index import ReplayError, build_session
 
         by_key = {e.key: e for e in self.entries()}
         out = []

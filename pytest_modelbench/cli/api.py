@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .store.artifact import new_run_id
+from pytest_modelbench.store.artifact import new_run_id
 
 MAX_BODY = 64 * 1024
 LOG_TAIL_CHARS = 2000
@@ -226,8 +226,8 @@ class RunManager:
 
     def status(self, run_id: str) -> dict[str, Any] | None:
         """The run's status document, or None when neither this server nor the store knows it."""
-        from .analysis.leaderboard import model_rows
-        from .store.sqlite import Store
+        from pytest_modelbench.analysis.leaderboard import model_rows
+        from pytest_modelbench.store.sqlite import Store
 
         job = self.jobs.get(run_id)
         row = None
@@ -421,7 +421,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         if not pattern and not intent:
             raise ApiError(400, "query: task_pattern (an intent such as fix-bug, or a task description) is required")
         try:
-            from . import recommend_model_for_task
+            from pytest_modelbench import recommend_model_for_task
         except ImportError:
             raise ApiError(501, "recommendations are not available in this version of pytest-modelbench") from None
         try:
@@ -432,8 +432,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _report(self) -> None:
         try:
-            from .report.html import render_html
-            from .report.runs import RunNotFound, load_run
+            from pytest_modelbench.report.html import render_html
+            from pytest_modelbench.report.runs import RunNotFound, load_run
         except ImportError:
             raise ApiError(503, "the HTML report is not available in this version of pytest-modelbench") from None
         manager = self.server.manager

@@ -11,7 +11,7 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 
-from .records import Session
+from pytest_modelbench.records import Session
 
 Stratum = tuple[str, ...]
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from .records import ComponentScore, Session
-from .replay import ReplayResult
-from .replay.reference import replay_reference
-from .runners import Runner, make_runner
-from .sampling import stratified_sample
-from .scoring.context import ScoreContext
-from .scoring.tests import score_tests
-from .sources import Source, builtin_source
+from pytest_modelbench.records import ComponentScore, Session
+from pytest_modelbench.replay import ReplayResult
+from pytest_modelbench.replay.reference import replay_reference
+from pytest_modelbench.runners import Runner, make_runner
+from pytest_modelbench.sampling.sample import stratified_sample
+from pytest_modelbench.scoring.context import ScoreContext
+from pytest_modelbench.scoring.tests import score_tests
+from pytest_modelbench.sources import Source, builtin_source
 
 
 @pytest.hookimpl(trylast=True)
@@ -40,8 +40,8 @@ def pytest_modelbench_replay(
     reference = replay_reference(model, session, workspace)
     if reference is not None:
         return reference
-    from .replay.modes import ReplayConfig, replay_with_model
-    from .session import BenchmarkSession
+    from pytest_modelbench.replay.modes import ReplayConfig, replay_with_model
+    from pytest_modelbench.run.session import BenchmarkSession
 
     bench = config.pluginmanager.get_plugin("modelbench-session")
     assert isinstance(bench, BenchmarkSession)
@@ -51,7 +51,7 @@ def pytest_modelbench_replay(
         return ReplayResult(turns=0, cost_usd=0.0, evidence={"precheck": reason, "model_calls": 0}, status=status,
                             reason=reason)
     prepared = bench.cache.prepare(session, bench.checker)  # cached: a file read
-    from .models.providers import parse_model_settings
+    from pytest_modelbench.models.providers import parse_model_settings
 
     ms = parse_model_settings(list(bench.settings.model_settings_lines)).get(model)
     replay_config = ReplayConfig(mode=bench.settings.replay_mode, max_iterations=bench.settings.max_iterations,
@@ -66,11 +66,11 @@ def pytest_modelbench_score(config: pytest.Config, context: ScoreContext) -> lis
 
     The cost component needs every candidate of the session and is computed on the controller.
     """
-    from .scoring.complexity import score_complexity
-    from .scoring.coverage import score_coverage
-    from .scoring.judge import score_judge
-    from .scoring.lint import score_lint
-    from .scoring.types import score_types
+    from pytest_modelbench.scoring.complexity import score_complexity
+    from pytest_modelbench.scoring.coverage import score_coverage
+    from pytest_modelbench.scoring.judge import score_judge
+    from pytest_modelbench.scoring.lint import score_lint
+    from pytest_modelbench.scoring.types import score_types
 
     wanted = {name for name, w in context.rubric.static_weights if w > 0} | {
         name for name, w in context.rubric.weights if w > 0}
@@ -95,7 +95,7 @@ def pytest_modelbench_score(config: pytest.Config, context: ScoreContext) -> lis
         context.evidence[name] = evidence
         scores.append(component)
     if "llm" in wanted:
-        from .session import BenchmarkSession
+        from pytest_modelbench.run.session import BenchmarkSession
 
         bench = config.pluginmanager.get_plugin("modelbench-session")
         assert isinstance(bench, BenchmarkSession)

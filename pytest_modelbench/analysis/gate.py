@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analysis.regression import Regression, compare_runs, mean_combined, trend
-from .records import Outcome
-from .store.sqlite import Store
+from pytest_modelbench.analysis.regression import Regression, compare_runs, mean_combined, trend
+from pytest_modelbench.records import Outcome
+from pytest_modelbench.store.sqlite import Store
 
 HISTORY_LIMIT = 1000
 

@@ -42,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from ..cli import CliError
-    from ..report.runs import RunNotFound, load_run
+    from pytest_modelbench.cli.main import CliError
+    from pytest_modelbench.report.runs import RunNotFound, load_run
 
     try:
         return load_run(args.run, Path(args.store), Path.cwd())
@@ -52,12 +52,12 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _emit(text: str, output: str | None, what: str) -> None:
-    from ..cli import CliError
+    from pytest_modelbench.cli.main import CliError
 
     if output is None or output == "-":
         sys.stdout.write(text)
         return
-    from ..report.finish import write_html
+    from pytest_modelbench.report.finish import write_html
 
     try:
         write_html(Path(output), text)
@@ -67,8 +67,8 @@ def _emit(text: str, output: str | None, what: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .. import __version__
-    from ..report.html import render_html
+    from pytest_modelbench import __version__
+    from pytest_modelbench.report.html import render_html
 
     doc = _load(args)
     text = render_html(doc.artifact, doc.history, generator=f"pytest-modelbench {__version__}")
@@ -114,7 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif args.format == "json":
         text = json.dumps(doc.artifact, indent=2) + "\n"
     else:
-        from ..report.markdown import summary_markdown
+        from pytest_modelbench.report.markdown import summary_markdown
 
         text = summary_markdown(doc.artifact)
     _emit(text, args.output, f"run {doc.artifact['run']['id']} as {args.format} (from {doc.origin})")

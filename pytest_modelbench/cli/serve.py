@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli import DEFAULT_STORE, CliError, _load
+from pytest_modelbench.cli.main import DEFAULT_STORE, CliError, _load
 
 DEFAULT_PORT = 8765
 
@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # -- merge ----------------------------------------------------------------------------------------------------------
 
 def _read_artifact(spec: str) -> dict[str, Any]:
-    from ..report.runs import RunNotFound, read_artifact_file
+    from pytest_modelbench.report.runs import RunNotFound, read_artifact_file
 
     try:
         return read_artifact_file(Path(spec), spec)
@@ -95,11 +95,11 @@ def _read_artifact(spec: str) -> dict[str, Any]:
 def cmd_merge(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from ..analysis.leaderboard import model_rows
-    from ..records import Outcome
-    from ..report.terminal import leaderboard_table
-    from ..shards import MergeError, merge_artifacts, total_cost
-    from ..store.artifact import new_run_id, write_artifact
+    from pytest_modelbench.analysis.leaderboard import model_rows
+    from pytest_modelbench.records import Outcome
+    from pytest_modelbench.report.terminal import leaderboard_table
+    from pytest_modelbench.sampling.shards import MergeError, merge_artifacts, total_cost
+    from pytest_modelbench.store.artifact import new_run_id, write_artifact
 
     shards = [(spec, _read_artifact(spec)) for spec in args.artifacts]
     run_id = new_run_id()
@@ -114,7 +114,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         raise CliError(f"-o {args.output}: cannot write ({exc.strerror or exc})") from None
     records = [Outcome.from_dict(o) for o in merged["outcomes"]]
     if not args.no_store:
-        from ..store.sqlite import Store
+        from pytest_modelbench.store.sqlite import Store
 
         run = merged["run"]
         keys = [s["key"] for s in merged["sessions"]]
@@ -169,11 +169,11 @@ def _models(value: str) -> list[str]:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from ..cli import _check_command
-    from ..estimate import estimate
-    from ..models.door import Door, DoorConfig
-    from ..sampling import stratified_sample
-    from ..sources.transcripts import TranscriptSource
+    from pytest_modelbench.cli.main import _check_command
+    from pytest_modelbench.models.door import Door, DoorConfig
+    from pytest_modelbench.sampling.estimate import estimate
+    from pytest_modelbench.sampling.sample import stratified_sample
+    from pytest_modelbench.sources.transcripts.common import TranscriptSource
 
     models = _models(args.models)
     prices = _prices(args.price)
@@ -228,7 +228,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import subprocess
 
-    from ..api import RunRequest, build_pytest_command
+    from pytest_modelbench.cli.api import RunRequest, build_pytest_command
 
     extra = list(args.pytest_args or [])
     if extra and extra[0] == "--":
@@ -259,7 +259,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
     import signal
 
-    from ..api import is_loopback_host, make_server
+    from pytest_modelbench.cli.api import is_loopback_host, make_server
 
     token = args.token or os.environ.get("MODELBENCH_API_TOKEN") or None
     if token is None and not is_loopback_host(args.host):

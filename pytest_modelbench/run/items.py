@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .records import Outcome, Session
+from pytest_modelbench.records import Outcome, Session
 
 
 class ModelbenchHarnessError(Exception):
@@ -28,7 +28,7 @@ class ModelbenchItem(pytest.Item):
         self.outcome: Outcome | None = None
 
     def setup(self) -> None:
-        from .session import BenchmarkSession
+        from pytest_modelbench.run.session import BenchmarkSession
 
         bench = self.config.pluginmanager.get_plugin("modelbench-session")
         assert isinstance(bench, BenchmarkSession)
@@ -69,7 +69,7 @@ class ModelbenchItem(pytest.Item):
         self.user_properties.extend(props.items())
 
     def runtest(self) -> None:
-        from .session import BenchmarkSession
+        from pytest_modelbench.run.session import BenchmarkSession
 
         bench = self.config.pluginmanager.get_plugin("modelbench-session")
         assert isinstance(bench, BenchmarkSession)

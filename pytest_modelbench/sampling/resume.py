@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .records import Outcome, Session
-from .store.sqlite import outcome_from_row
+from pytest_modelbench.records import Outcome, Session
+from pytest_modelbench.store.sqlite import outcome_from_row
 
 DONE_STATUSES = ("complete",)
 # What must be equal between the stored run and the resuming one, with how to show each in an error.

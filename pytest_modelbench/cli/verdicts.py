@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..cli import DEFAULT_STORE, CliError, _open_store
+from pytest_modelbench.cli.main import DEFAULT_STORE, CliError, _open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``recommend``, ``trend`` and ``show``."""
-    from ..records import INTENTS
+    from pytest_modelbench.records import INTENTS
 
     p = sub.add_parser("recommend", help="which model to use per intent (or for one task), from the store's history")
     p.add_argument("--task-pattern", metavar="P",
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from ..analysis.recommend import answer, from_store, intent_for_task
+    from pytest_modelbench.analysis.recommend import answer, from_store, intent_for_task
 
     if args.task_pattern is not None or args.intent is not None:
         try:
@@ -85,9 +85,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_trend(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from ..analysis.regression import trend
-    from ..analysis.stats import slope
-    from ..gate import history_runs, trend_series
+    from pytest_modelbench.analysis.gate import history_runs, trend_series
+    from pytest_modelbench.analysis.regression import trend
+    from pytest_modelbench.analysis.stats import slope
 
     if args.window < 2:
         raise CliError(f"--window: must be >= 2, got {args.window}")
@@ -141,8 +141,8 @@ def cmd_trend(args: argparse.Namespace) -> int:
 def _load_run(spec: str, store_path: str) -> tuple[dict[str, Any], list[Any]]:
     """(run info, outcomes) of RUN as ``modelbench report|export`` find it (report/runs.py): an artifact path,
     ``latest``, a run id or a run name; a stored run without its artifact is rebuilt from the store."""
-    from ..records import Outcome
-    from ..report.runs import RunNotFound, load_run
+    from pytest_modelbench.records import Outcome
+    from pytest_modelbench.report.runs import RunNotFound, load_run
 
     try:
         doc = load_run(spec, Path(store_path), Path.cwd(), trend_runs=0)
@@ -162,9 +162,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from ..analysis.leaderboard import intent_rows, invalid_sessions, model_rows
-    from ..analysis.recommend import recommend
-    from ..report.terminal import intent_table, leaderboard_table, recommendation_lines, repeat_lines
+    from pytest_modelbench.analysis.leaderboard import intent_rows, invalid_sessions, model_rows
+    from pytest_modelbench.analysis.recommend import recommend
+    from pytest_modelbench.report.terminal import intent_table, leaderboard_table, recommendation_lines, repeat_lines
 
     info, outcomes = _load_run(args.run, args.store)
     rows = model_rows(outcomes, info["models"])

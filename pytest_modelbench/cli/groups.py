@@ -1,4 +1,4 @@
-"""Subcommands of ``modelbench`` beyond the core ones in ``cli.py``, one module per area.
+"""Subcommands of ``modelbench`` beyond the core ones in ``cli/main.py``, one module per area.
 
 Each module listed in :data:`MODULES` exposes ``register(sub)``, which adds its subparsers to the
 ``argparse`` sub-parser action and sets ``func`` on each. Modules import heavy things inside their command
@@ -15,5 +15,5 @@ MODULES = ("verdicts", "results", "serve")
 
 def register_all(sub: argparse._SubParsersAction) -> None:
     for name in MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
+        module = importlib.import_module(f"pytest_modelbench.cli.{name}")
         module.register(sub)

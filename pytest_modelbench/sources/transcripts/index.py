@@ -35,11 +35,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .intent import explain_intent, size_band
-from .records import CheckSpec, FileSet, GoldSpec, Original, Session
-from .sources.claude_code import ClaudeParser
-from .sources.codex import CodexParser
-from .sources.transcripts import (
+from pytest_modelbench.intent import explain_intent, size_band
+from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
+from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser
+from pytest_modelbench.sources.transcripts.codex import CodexParser
+from pytest_modelbench.sources.transcripts.common import (
     LINE_ERRORS,
     UNKNOWN,
     BadLine,
@@ -56,8 +56,8 @@ from .sources.transcripts import (
     skippable,
     sniff_format,
 )
-from .store.migrations import SchemaError, check_schema, migrate
-from .store.sqlite import StoreError
+from pytest_modelbench.store.migrations import SchemaError, check_schema, migrate
+from pytest_modelbench.store.sqlite import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 HEAD_BYTES = 1024

@@ -1,7 +1,7 @@
 """The ``modelbench`` command line: read and act on the benchmark history (``modelbench <command> --help``).
 
 The core commands (``sessions``, ``import``, ``list``, ``compare``) live here; the others in
-:mod:`pytest_modelbench.commands`.
+:mod:`pytest_modelbench.cli.groups`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from pytest_modelbench import __version__
 
 DEFAULT_STORE = ".modelbench/modelbench.db"
 
@@ -22,8 +22,8 @@ class CliError(Exception):
 
 
 def _load(specs: Sequence[str], root: Path, store: Path | None = None, check_command: str | None = None):
-    from .sources import SourceError, builtin_source
-    from .sources.transcripts import TranscriptSource
+    from pytest_modelbench.sources import SourceError, builtin_source
+    from pytest_modelbench.sources.transcripts.common import TranscriptSource
 
     out = []
     for spec in specs:
@@ -60,7 +60,7 @@ def _row(source, session, entry=None) -> dict:
 
 
 def _check_command(value: str | None) -> str | None:
-    from .sources.transcripts import check_command_problem
+    from pytest_modelbench.sources.transcripts.common import check_command_problem
 
     problem = check_command_problem(value)
     if problem:
@@ -73,8 +73,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from .sampling import stratified_sample, stratum_counts
-    from .sources.transcripts import TranscriptSource
+    from pytest_modelbench.sampling.sample import stratified_sample, stratum_counts
+    from pytest_modelbench.sources.transcripts.common import TranscriptSource
 
     rows: list[dict] = []
     check = _check_command(args.check_command)
@@ -118,8 +118,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     import json
 
-    from .history import HistoryIndex
-    from .sources import claude_code, codex
+    from pytest_modelbench.sources.transcripts import claude_code, codex
+    from pytest_modelbench.sources.transcripts.index import HistoryIndex
 
     paths: list[Path] = []
     for spec in args.paths:
@@ -171,7 +171,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _open_store(path: str):
-    from .store.sqlite import Store
+    from pytest_modelbench.store.sqlite import Store
 
     if not Path(path).is_file():
         raise CliError(f"--store {path}: no such store (run pytest --modelbench first)")
@@ -210,8 +210,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from .analysis.regression import paired_rows, regressions_of
-    from .gate import GateError, baseline_outcomes, resolve_baseline
+    from pytest_modelbench.analysis.gate import GateError, baseline_outcomes, resolve_baseline
+    from pytest_modelbench.analysis.regression import paired_rows, regressions_of
 
     store = _open_store(args.store)
     try:
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the table and regressions as JSON")
     p.set_defaults(func=cmd_compare)
-    from .commands import register_all
+    from pytest_modelbench.cli.groups import register_all
     register_all(sub)
     return parser
 
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "sample_size", None) is not None and args.sample_size < 0:
         parser.error("--sample-size: must be >= 0")
-    from .store.sqlite import StoreError
+    from pytest_modelbench.store.sqlite import StoreError
 
     try:
         return args.func(args)

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .analysis.recommend import recommend
-from .records import Outcome
-from .store.artifact import SCHEMA_VERSION, aggregates
+from pytest_modelbench.analysis.recommend import recommend
+from pytest_modelbench.records import Outcome
+from pytest_modelbench.store.artifact import SCHEMA_VERSION, aggregates
 
 
 class MergeError(ValueError):

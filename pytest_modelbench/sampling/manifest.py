@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .records import Session
-from .sampling import default_stratum
+from pytest_modelbench.records import Session
+from pytest_modelbench.sampling.sample import default_stratum
 
 MANIFEST_VERSION = 1
 
