@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.analysis.regression import Regression, compare_runs, mean_combined, trend
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.store.sqlite import Store
 
 HISTORY_LIMIT = 1000
 
 
-class GateError(Exception):
+class GateError(UserError):
     """A baseline that cannot be found or read."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.store.artifact import new_run_id
 
 MAX_BODY = 64 * 1024
@@ -46,7 +47,7 @@ EXTRA_ALLOWED = frozenset({
 })
 
 
-class ApiError(Exception):
+class ApiError(ModelbenchError):
     """A request that cannot be served: answered as ``{"error": message}`` with ``status``."""
 
     def __init__(self, status: int, message: str) -> None:

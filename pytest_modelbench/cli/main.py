@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench import __version__
+from pytest_modelbench.errors import UserError
 
 DEFAULT_STORE = ".modelbench/modelbench.db"
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user-caused problem: printed as one line, exit status 2."""
 
 

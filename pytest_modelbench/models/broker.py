@@ -16,12 +16,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.models.door import Door, DoorConfig
 
 MAX_LINE = 64 * 1024 * 1024
 
 
-class BrokerUnavailable(ConnectionError):
+class BrokerUnavailable(ModelbenchError, ConnectionError):
     """The model door cannot be reached (the broker stopped, crashed or closed the connection)."""
 
 

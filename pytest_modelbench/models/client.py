@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.models.broker import BrokerClient
 
 
-class ModelCallError(RuntimeError):
+class ModelCallError(ModelbenchError, RuntimeError):
     """A call that failed after retries (or was refused); ``kind`` says which."""
 
     def __init__(self, kind: str, message: str, errors: list[str] | None = None) -> None:

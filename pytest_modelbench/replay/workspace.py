@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import FileSet, GoldSpec, Session
 
 # Files that change how pytest or the interpreter behaves: restored from the start, or removed when new.
@@ -24,7 +25,7 @@ IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".git", ".mypy_cache",
 MAX_DIFF_FILE = 2 * 1024**2  # larger files are shown in a diff as "<large file>" (a candidate may write gigabytes)
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(UserError, RuntimeError):
     """The session's own data cannot be turned into a workspace (for example a gold patch that does not apply)."""
 
 

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.store.sqlite import Store
 
 HISTORY_LIMIT = 1000
 TREND_RUNS = 20
 
 
-class RunNotFound(Exception):
+class RunNotFound(UserError):
     """The run a user named cannot be found or read (a CLI error: exit status 2)."""
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.records import Outcome, Session
 
 
-class ModelbenchHarnessError(Exception):
+class ModelbenchHarnessError(ModelbenchError):
     """The harness broke while replaying (not the candidate failing)."""
 
 

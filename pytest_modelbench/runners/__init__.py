@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pytest_modelbench.errors import UserError
+
 # Limits applied to every sandboxed command (per process; the wall timeout covers the rest).
 CPU_SECONDS = 300
 ADDRESS_SPACE_BYTES = 4 * 1024**3
@@ -26,7 +28,7 @@ MAX_PROCESSES = 256
 OUTPUT_TAIL = 4000
 
 
-class RunnerError(RuntimeError):
+class RunnerError(UserError, RuntimeError):
     """The runner itself could not run (not the command failing)."""
 
 

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Session
 from pytest_modelbench.sampling.sample import default_stratum
 
 MANIFEST_VERSION = 1
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest that cannot be used: names the file and the field."""
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome, Session
 from pytest_modelbench.store.sqlite import outcome_from_row
 
@@ -27,7 +28,7 @@ _NODE_ID = re.compile(r"^(?P<key>.+)\[(?P<model>[^\[\]]+)\]$")
 _REPEAT = re.compile(r"^(?P<model>.+)-r(?P<repeat>\d+)$")
 
 
-class ResumeError(ValueError):
+class ResumeError(UserError, ValueError):
     """The run cannot be resumed as asked; the message names the run and what differs."""
 
 

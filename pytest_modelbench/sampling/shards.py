@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.analysis.recommend import recommend
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.store.artifact import SCHEMA_VERSION, aggregates
 
 
-class MergeError(ValueError):
+class MergeError(UserError, ValueError):
     """Artifacts that do not make up one run: the message names the file and what differs."""
 
 

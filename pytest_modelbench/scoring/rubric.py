@@ -7,6 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import UserError
+
 TOP_LEVEL = ("static", "llm", "cost")
 STATIC_SUB = ("tests", "lint", "complexity", "types", "coverage")
 SUPPORTED_VERSIONS = (1,)
@@ -15,7 +17,7 @@ SUPPORTED_VERSIONS = (1,)
 RESERVED_NAMES = ("status", "solved", "combined", "cost_usd", "seconds")
 
 
-class RubricError(ValueError):
+class RubricError(UserError, ValueError):
     """A broken rubric file; the message names the file and the key."""
 
 

@@ -12,10 +12,11 @@ from importlib import import_module
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Session
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     """A user-caused problem with a source: names the file (or source) and the field."""
 
 

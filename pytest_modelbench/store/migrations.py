@@ -10,6 +10,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from pytest_modelbench.errors import UserError
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
 
 
@@ -130,7 +132,7 @@ def m003_history_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX idx_history_sessions_source ON history_sessions(source)")
 
 
-class SchemaError(Exception):
+class SchemaError(UserError):
     """The file is a SQLite database this version cannot use (another schema, or a newer one)."""
 
 

@@ -10,13 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.store.migrations import SchemaError, check_schema, migrate
 
 BUSY_TIMEOUT_MS = 30_000
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The store file cannot be used (not SQLite, another schema, a newer schema). It is left untouched."""
 
 

@@ -25,6 +25,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.models.redact import REDACTED, redact  # noqa: F401 - re-exported for the importers
 
 # Redaction lives with the model door (models/redact.py): one implementation for imports, requests and artifacts.
@@ -33,7 +34,7 @@ from pytest_modelbench.models.redact import REDACTED, redact  # noqa: F401 - re-
 # -- reading JSONL incrementally --------------------------------------------------------------------------------
 
 
-class BadLine(ValueError):
+class BadLine(ModelbenchError, ValueError):
     """A transcript line with the wrong shape: counted and skipped, never raised to the user."""
 
 
@@ -396,7 +397,7 @@ def is_test_file(rel: str) -> bool:
 UNKNOWN = object()  # a file whose content at the start is not known
 
 
-class EditFailed(ValueError):
+class EditFailed(ModelbenchError, ValueError):
     pass
 
 

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.intent import explain_intent, size_band
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
 from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser
@@ -664,7 +665,7 @@ def _head_hash(f: Path, upto: int) -> str:
 # -- building replayable sessions -------------------------------------------------------------------------------
 
 
-class ReplayError(ValueError):
+class ReplayError(ModelbenchError, ValueError):
     """A session that was replayable at import time can no longer be rebuilt here."""
 
 
