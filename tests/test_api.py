@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from pytest_modelbench.cli.api import ApiError, ApiServer, make_server, parse_run_request
+from pytest_modelbench.cli.api import ApiServer, make_server
+from pytest_modelbench.cli.runrequest import ApiError, parse_run_request
 
 from .helpers import add_cases
 
@@ -175,3 +176,21 @@ def test_run_request_validation_is_pure() -> None:
     assert req.models == ("a/b", "c/d") and req.sample_size == 2 and req.budget_cap_usd == 1.0
     with pytest.raises(ApiError, match="expected a JSON object"):
         parse_run_request([1, 2])
+
+
+def test_allowed_extra_args_come_from_the_option_table() -> None:
+    from pytest_modelbench.cli.runrequest import EXTRA_ALLOWED, PYTEST_FLAGS, check_extra_args
+    from pytest_modelbench.run.optiontable import OPTIONS
+
+    refused = {o.flag for o in OPTIONS if not o.api}
+    # The server owns its store, artifact, report and manifest files, sets --modelbench and the run id itself, and
+    # runs only the benchmark (not the project's tests, not a resumed run).
+    assert refused == {"--modelbench", "--modelbench-store", "--modelbench-json", "--modelbench-html",
+                       "--sample-manifest", "--modelbench-with-tests", "--modelbench-resume", "--modelbench-run-id"}
+    # A new option that writes a file (metavar PATH) must be refused until someone decides otherwise.
+    assert all(not o.api for o in OPTIONS if o.metavar == "PATH")
+    assert EXTRA_ALLOWED == {o.flag for o in OPTIONS} - refused | set(PYTEST_FLAGS)
+    check_extra_args(["--repeats", "2", "--models=a/b", "-k", "x", "--maxfail", "1"])  # every kind passes
+    for flag in sorted(refused) + ["-p", "--rootdir", "-c"]:
+        with pytest.raises(ApiError, match=f"{flag} is not allowed over the API"):
+            check_extra_args([f"{flag}=x"])

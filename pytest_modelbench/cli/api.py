@@ -1,10 +1,11 @@
-"""The HTTP API of ``modelbench serve`` (standard library only; no pytest in this process).
+"""The HTTP API of ``modelbench serve``: the server and its request handler (standard library only; no pytest here).
 
 ``POST /api/benchmark/runs`` starts ``python -m pytest --modelbench ...`` in the background (one run at a time; later
-ones wait as ``queued``) with a run id chosen here, so the id is known before pytest writes it. ``GET
+ones wait as ``queued``; see :mod:`pytest_modelbench.cli.runqueue`) with a run id chosen before pytest starts. ``GET
 /api/benchmark/runs/{id}`` reads the run's status from the store and, once complete, its leaderboard (the same
 aggregates as the terminal and the artifact). ``GET /api/benchmark/recommend?task_pattern=...`` answers with
-:func:`pytest_modelbench.recommend_model_for_task`. ``GET /`` is the HTML report of the latest run.
+:func:`pytest_modelbench.recommend_model_for_task`. ``GET /`` is the HTML report of the latest run. What a POST
+body may hold is checked in :mod:`pytest_modelbench.cli.runrequest`.
 
 Loopback only unless a token is set; with a token every request needs ``Authorization: Bearer TOKEN``. The API
 refuses cross-site requests: POST bodies must be ``application/json`` (a browser cannot send that cross-origin
@@ -17,46 +18,21 @@ import hmac
 import ipaddress
 import json
 import re
-import subprocess
 import sys
-import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pytest_modelbench.errors import ModelbenchError
-from pytest_modelbench.store.artifact import new_run_id
+from pytest_modelbench.cli.runqueue import RunManager
+from pytest_modelbench.cli.runrequest import ApiError, parse_run_request
 
 MAX_BODY = 64 * 1024
-LOG_TAIL_CHARS = 2000
-START_WAIT = 2.0  # seconds POST waits for the run to leave the queue before answering
-MODEL_ID = re.compile(r"[A-Za-z0-9][\w.:/@+-]*")
 RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"  # the artifact schema's run.id
-# Options a client may pass in extra_args: the benchmark's own that choose what runs and how, not the ones that
-# name files this server owns (store, artifact, manifest), load code (-p) or collect the project's tests.
-EXTRA_ALLOWED = frozenset({
-    "--models", "--sessions", "--sample-size", "--sample-seed", "--intent", "--modelbench-name", "--runner",
-    "--rubric", "--modelbench-min-score", "--allow-cloud", "--budget-cap-usd", "--model-api-base", "--price",
-    "--max-concurrency", "--modelbench-cache", "--replay-mode", "--max-iterations", "--max-turns", "--judge",
-    "--model-timeout", "--check-command", "--modelbench-baseline", "--modelbench-tolerance",
-    "--modelbench-force-compare", "--trend-window", "--trend-threshold", "--modelbench-shard",
-    "-k", "-n", "-x", "-q", "-v", "--maxfail",
-})
-
-
-class ApiError(ModelbenchError):
-    """A request that cannot be served: answered as ``{"error": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only."""
     if host == "localhost":
         return True
     try:
@@ -65,219 +41,9 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    """What ``POST /api/benchmark/runs`` (and ``modelbench run``) may ask for."""
-
-    models: tuple[str, ...] = ()
-    sessions: tuple[str, ...] = ()
-    name: str | None = None
-    sample_size: int | None = None
-    budget_cap_usd: float | None = None
-    extra_args: tuple[str, ...] = ()
-
-
-def build_pytest_command(request: RunRequest, *, python: str = sys.executable, store: Path | None = None,
-                         run_id: str | None = None) -> list[str]:
-    """``python -m pytest --modelbench`` with the request's options: the one place a run's command line is made."""
-    cmd = [python, "-m", "pytest", "--modelbench"]
-    if request.name:
-        cmd += ["--modelbench-name", request.name]
-    if request.models:
-        cmd += ["--models", ",".join(request.models)]
-    for spec in request.sessions:
-        cmd += ["--sessions", spec]
-    if request.sample_size is not None:
-        cmd += ["--sample-size", str(request.sample_size)]
-    if request.budget_cap_usd is not None:
-        cmd += ["--budget-cap-usd", repr(request.budget_cap_usd)]
-    if store is not None:
-        cmd += ["--modelbench-store", str(store)]
-    if run_id is not None:
-        cmd += ["--modelbench-run-id", run_id]
-    return cmd + list(request.extra_args)
-
-
-def _strings(body: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = body.get(key)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [v for v in re.split(r"[,\s]+", value) if v]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ApiError(400, f"field '{key}': expected a list of non-empty strings")
-    return tuple(v.strip() for v in value)
-
-
-def parse_run_request(body: Any) -> RunRequest:
-    """Validate a POST body; every problem is a 400 naming the field."""
-    if not isinstance(body, dict):
-        raise ApiError(400, "body: expected a JSON object")
-    unknown = sorted(set(body) - {"name", "models", "sessions", "sample_size", "budget_cap_usd", "extra_args"})
-    if unknown:
-        raise ApiError(400, f"field '{unknown[0]}': unknown (known: name, models, sessions, sample_size, "
-                            "budget_cap_usd, extra_args)")
-    models = _strings(body, "models")
-    for m in models:
-        if not MODEL_ID.fullmatch(m):
-            raise ApiError(400, f"field 'models': {m!r} is not a model id")
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise ApiError(400, "field 'name': expected a non-empty string")
-    size = body.get("sample_size")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise ApiError(400, "field 'sample_size': expected an integer >= 0")
-    cap = body.get("budget_cap_usd")
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float) or cap <= 0):
-        raise ApiError(400, "field 'budget_cap_usd': expected a number > 0")
-    extra = body.get("extra_args") or []
-    if not isinstance(extra, list) or not all(isinstance(a, str) for a in extra):
-        raise ApiError(400, "field 'extra_args': expected a list of strings")
-    check_extra_args(extra)
-    return RunRequest(models, _strings(body, "sessions"), name.strip() if name else None, size,
-                      float(cap) if cap is not None else None, tuple(extra))
-
-
-def check_extra_args(args: Sequence[str]) -> None:
-    """Only benchmark options (and -k, -n, -x, -q, -v, --maxfail) may come over HTTP: no plugins, no other paths."""
-    for arg in args:
-        if arg.startswith("-"):
-            flag = arg.split("=", 1)[0]
-            if flag not in EXTRA_ALLOWED:
-                raise ApiError(400, f"field 'extra_args': {flag} is not allowed over the API (allowed: the "
-                                    "benchmark's options, -k, -n, -x, -q, -v, --maxfail)")
-
-
-@dataclass
-class Job:
-    run_id: str
-    command: list[str]
-    log: Path
-    state: str = "queued"  # queued | running | exited
-    returncode: int | None = None
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    left_queue: threading.Event = field(default_factory=threading.Event, repr=False)
-
-
-class RunManager:
-    """Starts runs as pytest subprocesses, one at a time, in ``root`` against ``store``; tracks them by run id."""
-
-    def __init__(self, store: Path, root: Path, python: str = sys.executable) -> None:
-        self.store = store
-        self.root = root
-        self.python = python
-        self.jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._slot = threading.Semaphore(1)
-        self._closing = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self, request: RunRequest) -> Job:
-        run_id = new_run_id()
-        with self._lock:
-            while run_id in self.jobs:
-                run_id = new_run_id()
-            log = self.store.parent / "api-logs" / f"{run_id}.log"
-            job = Job(run_id, build_pytest_command(request, python=self.python, store=self.store, run_id=run_id),
-                      log)
-            self.jobs[run_id] = job
-        thread = threading.Thread(target=self._run, args=(job,), name=f"modelbench-run-{run_id}", daemon=True)
-        self._threads.append(thread)
-        thread.start()
-        # Answer "running" when the run starts at once; a run waiting behind another is answered "queued".
-        job.left_queue.wait(START_WAIT)
-        return job
-
-    def _run(self, job: Job) -> None:
-        with self._slot:
-            if self._closing.is_set():
-                job.state, job.returncode = "exited", None
-                job.left_queue.set()
-                return
-            job.log.parent.mkdir(parents=True, exist_ok=True)
-            with job.log.open("wb") as out:
-                try:
-                    process = subprocess.Popen(job.command, cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL)
-                except OSError as exc:
-                    out.write(f"cannot start pytest: {exc}\n".encode())
-                    job.state, job.returncode = "exited", None
-                    job.left_queue.set()
-                    return
-                with self._lock:
-                    job.process, job.state = process, "running"
-                job.left_queue.set()
-                job.returncode = process.wait()
-                job.state = "exited"
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop: runs still waiting never start; a running pytest is interrupted (it still writes its artifact)."""
-        import signal
-
-        self._closing.set()
-        for job in list(self.jobs.values()):
-            if job.state == "running" and job.process is not None and job.process.poll() is None:
-                job.process.send_signal(signal.SIGINT)
-        for thread in self._threads:
-            thread.join(timeout)
-        for job in list(self.jobs.values()):
-            if job.process is not None and job.process.poll() is None:
-                job.process.kill()
-                job.process.wait()
-
-    def status(self, run_id: str) -> dict[str, Any] | None:
-        """The run's status document, or None when neither this server nor the store knows it."""
-        from pytest_modelbench.analysis.leaderboard import model_rows
-        from pytest_modelbench.store.sqlite import Store
-
-        job = self.jobs.get(run_id)
-        row = None
-        outcomes = []
-        if self.store.is_file():
-            store = Store(self.store)
-            try:
-                row = store.run(run_id)
-                if row is not None and row["status"] == "complete":
-                    outcomes = store.outcome_records(run_id)
-            finally:
-                store.close()
-        if row is None and job is None:
-            return None
-        doc: dict[str, Any] = {"id": run_id}
-        if row is not None:
-            status = row["status"]
-            if job is not None and job.state != "exited" and status != "running":
-                # The store says done before pytest has written the artifact and exited: not done for the client.
-                status = "running"
-            if status == "running" and job is not None and job.state == "exited":
-                status = "failed"  # pytest ended without finishing the run (killed, crashed)
-            models = json.loads(row["candidate_models_json"])
-            doc.update(status=status, name=row["name"], models=models, rubric_version=row["rubric_version"],
-                       sessions=len(json.loads(row["source_session_ids_json"])), created_ts=row["created_ts"],
-                       completed_ts=row["completed_ts"], total_cost_usd=row["total_cost_usd"])
-            if status == "complete":
-                doc["leaderboard"] = [r.to_dict() for r in model_rows(outcomes, models)]
-        else:
-            assert job is not None
-            # pytest has not created the run yet (queued, starting), or it stopped before it could (a usage error).
-            doc["status"] = {"queued": "queued", "running": "running"}.get(job.state, "failed")
-        if job is not None:
-            doc["exit_code"] = job.returncode
-            doc["command"] = job.command
-            if doc["status"] == "failed":
-                doc["error"] = _tail(job.log)
-        return doc
-
-
-def _tail(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return text[-LOG_TAIL_CHARS:]
-
-
 class ApiServer(ThreadingHTTPServer):
+    """The server: one :class:`RunManager` and the optional bearer token, shared by every request's handler."""
+
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], manager: RunManager, token: str | None = None) -> None:
@@ -296,6 +62,8 @@ class ApiServer(ThreadingHTTPServer):
 
 
 class ApiHandler(BaseHTTPRequestHandler):
+    """One request: the host and token guard, then the endpoint; errors answered as JSON ``{"error", "status"}``."""
+
     server: ApiServer
     server_version = "modelbench"
     sys_version = ""
@@ -455,5 +223,4 @@ def make_server(host: str, port: int, store: Path, root: Path, token: str | None
     return ApiServer((host, port), RunManager(store, root, python), token)
 
 
-__all__ = ["ApiError", "ApiServer", "RunManager", "RunRequest", "build_pytest_command", "check_extra_args",
-           "is_loopback_host", "make_server", "parse_run_request"]
+__all__ = ["ApiHandler", "ApiServer", "is_loopback_host", "make_server"]

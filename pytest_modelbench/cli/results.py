@@ -8,12 +8,11 @@ the store. Numbers come from the artifact's aggregates (``analysis/leaderboard.p
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-DEFAULT_STORE = ".modelbench/modelbench.db"
+from pytest_modelbench.cli.common import add_store_option, emit, load_run
+
 FORMATS = ("csv", "json", "md")
 RUN_HELP = "latest, a run id, a run name, or the path of a JSON artifact"
 
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Pareto frontier, trend, recommendations, sessions. Nothing in it is fetched.")
     p.add_argument("run", metavar="RUN", help=RUN_HELP)
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the HTML ('-': stdout)")
-    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    add_store_option(p)
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="a stored run as CSV (one row per outcome), JSON (the artifact) or markdown",
                        description="Export a run: csv has a header and one row per outcome; json is the artifact; "
@@ -37,42 +36,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", help=RUN_HELP)
     p.add_argument("--format", choices=FORMATS, required=True, help="csv, json or md")
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="write to FILE instead of stdout")
-    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    add_store_option(p)
     p.set_defaults(func=cmd_export)
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from pytest_modelbench.cli.main import CliError
-    from pytest_modelbench.report.runs import RunNotFound, load_run
-
-    try:
-        return load_run(args.run, Path(args.store), Path.cwd())
-    except RunNotFound as exc:
-        raise CliError(str(exc)) from None
-
-
-def _emit(text: str, output: str | None, what: str) -> None:
-    from pytest_modelbench.cli.main import CliError
-
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        return
-    from pytest_modelbench.report.finish import write_html
-
-    try:
-        write_html(Path(output), text)
-    except OSError as exc:
-        raise CliError(f"-o {output}: cannot write ({exc.strerror or exc})") from None
-    print(f"wrote {what} to {output}", file=sys.stderr)
-
-
 def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of RUN."""
     from pytest_modelbench import __version__
     from pytest_modelbench.report.html import render_html
 
-    doc = _load(args)
+    doc = load_run(args.run, args.store)
     text = render_html(doc.artifact, doc.history, generator=f"pytest-modelbench {__version__}")
-    _emit(text, args.output, f"the HTML report of run {doc.artifact['run']['id']} (from {doc.origin})")
+    emit(text, args.output, f"the HTML report of run {doc.artifact['run']['id']} (from {doc.origin})")
     return 0
 
 
@@ -106,9 +81,10 @@ def _csv_value(v: Any) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """RUN as CSV (one row per outcome), JSON (the artifact) or markdown (leaderboard and regressions)."""
     import json
 
-    doc = _load(args)
+    doc = load_run(args.run, args.store)
     if args.format == "csv":
         text = outcomes_csv(doc.artifact)
     elif args.format == "json":
@@ -117,7 +93,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from pytest_modelbench.report.markdown import summary_markdown
 
         text = summary_markdown(doc.artifact)
-    _emit(text, args.output, f"run {doc.artifact['run']['id']} as {args.format} (from {doc.origin})")
+    emit(text, args.output, f"run {doc.artifact['run']['id']} as {args.format} (from {doc.origin})")
     return 0
 
 

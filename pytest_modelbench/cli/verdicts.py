@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from pytest_modelbench.cli.main import DEFAULT_STORE, CliError, _open_store
+from pytest_modelbench.cli.common import add_store_option, load_run, open_store
+from pytest_modelbench.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"an intent ({', '.join(INTENTS)}) or a task description (classified by the intent rules)")
     p.add_argument("--intent", metavar="I", choices=INTENTS, help="the intent to answer for (overrides the pattern)")
     p.add_argument("--json", action="store_true", help="print JSON (what recommend_model_for_task returns)")
-    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    add_store_option(p)
     p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("trend", help="slope of each model's combined score over the last runs; exit 1 on a fall")
@@ -32,13 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=-0.5, metavar="PP",
                    help="fail below this slope, in points per run (default -0.5)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    add_store_option(p)
     p.set_defaults(func=cmd_trend)
 
     p = sub.add_parser("show", help="the leaderboard of a stored run (id, name, latest, or artifact path)")
     p.add_argument("run", metavar="RUN")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--store", metavar="PATH", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
+    add_store_option(p)
     p.set_defaults(func=cmd_show)
 
 
@@ -46,17 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    """The recommended model per intent (or for one task) from the store's history."""
     from pytest_modelbench.analysis.recommend import answer, from_store, intent_for_task
 
     if args.task_pattern is not None or args.intent is not None:
         try:
             intent, how = intent_for_task(args.task_pattern, args.intent)
         except ValueError as exc:
-            raise CliError(f"--{str(exc).replace('_', '-')}") from None
+            raise UserError(f"--{str(exc).replace('_', '-')}") from None
         intents: list[str] | None = [intent]
     else:
         intents, how = None, ""
-    store = _open_store(args.store)
+    store = open_store(args.store)
     try:
         recs, info = from_store(store, intents=intents)
     finally:
@@ -83,6 +84,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_trend(args: argparse.Namespace) -> int:
+    """Each model's slope over the last runs; exit status 1 when one falls faster than the threshold."""
     from tabulate import tabulate
 
     from pytest_modelbench.analysis.gate import history_runs, trend_series
@@ -90,8 +92,8 @@ def cmd_trend(args: argparse.Namespace) -> int:
     from pytest_modelbench.analysis.stats import slope
 
     if args.window < 2:
-        raise CliError(f"--window: must be >= 2, got {args.window}")
-    store = _open_store(args.store)
+        raise UserError(f"--window: must be >= 2, got {args.window}")
+    store = open_store(args.store)
     try:
         runs = history_runs(store, None, args.window)[::-1]  # oldest first
     finally:
@@ -100,7 +102,7 @@ def cmd_trend(args: argparse.Namespace) -> int:
     if args.model:
         unknown = [m for m in args.model if m not in series]
         if unknown and runs:
-            raise CliError(f"--model {unknown[0]}: not scored in the last {len(runs)} run(s) "
+            raise UserError(f"--model {unknown[0]}: not scored in the last {len(runs)} run(s) "
                            f"(scored: {', '.join(series) or 'none'})")
         series = {m: v for m, v in series.items() if m in args.model}
     found = trend(series, window=args.window, threshold=args.threshold)
@@ -142,22 +144,20 @@ def _load_run(spec: str, store_path: str) -> tuple[dict[str, Any], list[Any]]:
     """(run info, outcomes) of RUN as ``modelbench report|export`` find it (report/runs.py): an artifact path,
     ``latest``, a run id or a run name; a stored run without its artifact is rebuilt from the store."""
     from pytest_modelbench.records import Outcome
-    from pytest_modelbench.report.runs import RunNotFound, load_run
 
     try:
-        doc = load_run(spec, Path(store_path), Path.cwd(), trend_runs=0)
+        doc = load_run(spec, store_path, trend_runs=0)  # an unknown run is a UserError (RunNotFound)
         run = doc.artifact["run"]
         info = {"id": run["id"], "name": run.get("name"), "status": run.get("status"),
                 "rubric_version": ((run.get("config") or {}).get("rubric") or {}).get("version"),
                 "models": [c["model"] for c in doc.artifact.get("candidates", [])], "source": doc.origin}
         return info, [Outcome.from_dict(o) for o in doc.artifact["outcomes"]]
-    except RunNotFound as exc:
-        raise CliError(str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
-        raise CliError(f"{spec}: not a readable modelbench JSON artifact ({exc})") from None
+        raise UserError(f"{spec}: not a readable modelbench JSON artifact ({exc})") from None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """The leaderboard, per-intent table and recommendations of a stored run."""
     from dataclasses import asdict
 
     from tabulate import tabulate
@@ -190,3 +190,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     if repeats:
         print("\n" + "\n".join(repeats))
     return 0
+
+
+__all__ = ["cmd_recommend", "cmd_show", "cmd_trend", "register"]

@@ -1,6 +1,8 @@
-"""Command-line options and their ini twins: one table, one help text each, one resolver.
+"""Command-line options and their ini twins: registered with pytest from one table, checked by one resolver.
 
-Imported on pytest's idle path, so it must stay light: standard library and pytest only.
+The table itself (:data:`OPTIONS`) lives in the pure :mod:`pytest_modelbench.run.optiontable`, so the command line
+and the HTTP API read it without importing pytest. Imported on pytest's idle path, so it must stay light: standard
+library and pytest only.
 """
 
 from __future__ import annotations
@@ -14,112 +16,11 @@ from typing import Any, Literal
 
 import pytest
 
+from pytest_modelbench.run.optiontable import DEFAULT_STORE, OPTIONS, Option
+
 INTENTS = ("fix-bug", "refactor", "build-new", "test", "docs", "ops", "explore")
 RUNNERS = ("auto", "bwrap", "local")
 DEFAULT_MODELS = ("replay/gold", "replay/noop")
-DEFAULT_STORE = ".modelbench/modelbench.db"
-
-
-@dataclass(frozen=True)
-class Option:
-    flag: str
-    ini: str | None
-    help: str
-    kind: str = "string"  # string | list | int | float | flag | append
-    metavar: str | None = None
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option("--modelbench", None,
-           "run the model benchmark: collect one item per (session x model), replay, score, report.", "flag"),
-    Option("--models", "modelbench_models",
-           "comma-separated candidate models (litellm ids); default: the reference candidates replay/gold,replay/noop.",
-           "list", "A,B"),
-    Option("--sessions", "modelbench_sessions",
-           "where sessions come from: demo (default), humaneval, a case file or folder of *.modelbench.yaml|json; "
-           "repeatable.", "append", "SOURCE"),
-    Option("--sample-size", "modelbench_sample_size",
-           "sessions to sample per source (stratified, seeded); 0 = all. Default: all for demo, case files and "
-           "humaneval; 10 for transcript sources.", "int", "N"),
-    Option("--sample-seed", "modelbench_sample_seed", "seed for sampling (default 0).", "int", "S"),
-    Option("--intent", "modelbench_intent",
-           f"only sessions with these intents (comma-separated: {', '.join(INTENTS)}).", "list", "I,J"),
-    Option("--modelbench-name", "modelbench_name", "a label for this run, stored with it.", "string", "NAME"),
-    Option("--modelbench-store", "modelbench_store",
-           f"SQLite history file (default {DEFAULT_STORE}, relative to the rootdir).", "string", "PATH"),
-    Option("--modelbench-json", "modelbench_json",
-           "JSON artifact path (default .modelbench/runs/<run_id>.json next to the store).", "string", "PATH"),
-    Option("--modelbench-html", "modelbench_html",
-           "also write the HTML report (one self-contained file, nothing fetched) to PATH at the end of the run.",
-           "string", "PATH"),
-    Option("--runner", "modelbench_runner",
-           "where model-written code runs: auto (bwrap when it works here, else local with a warning), bwrap, local.",
-           "string", "KIND"),
-    Option("--rubric", "modelbench_rubric", "rubric name (default, tests-only) or path to a rubric YAML file.",
-           "string", "NAME|PATH"),
-    Option("--modelbench-with-tests", None, "with --modelbench, also collect and run the project's own tests.", "flag"),
-    Option("--modelbench-min-score", "modelbench_min_score",
-           "fail an item whose combined score is below this value (0-1); off by default.", "float", "X"),
-    # -- real candidates: the one door to the models --
-    Option("--allow-cloud", None, "allow cloud models (needs --budget-cap-usd); without it they are skipped.", "flag"),
-    Option("--budget-cap-usd", "modelbench_budget_cap_usd",
-           "cap on everything the run spends on models, all workers together (US dollars).", "float", "USD"),
-    Option("--model-api-base", "modelbench_model_api_base",
-           "base URL for every candidate (and the judge), e.g. http://127.0.0.1:11434 for Ollama.", "string", "URL"),
-    Option("--price", "modelbench_prices",
-           "MODEL=IN,OUT: price in $ per million input and output tokens, overriding litellm's map; repeatable.",
-           "append", "MODEL=IN,OUT"),
-    Option("--max-concurrency", "modelbench_max_concurrency",
-           "per-provider limits on calls in flight across all workers, e.g. ollama=1,openai=8 (Ollama: 1).",
-           "list", "P=N,..."),
-    Option("--modelbench-cache", "modelbench_cache",
-           "response cache under .modelbench/cache: off, read, write or readwrite (default).", "string", "MODE"),
-    Option("--replay-mode", "modelbench_replay_mode",
-           "zero-shot, iterative or agent; default zero-shot for function sessions, agent for repository sessions.",
-           "string", "MODE"),
-    Option("--max-iterations", "modelbench_max_iterations",
-           "iterative mode: rounds fed with the failing check output (default 3).", "int", "N"),
-    Option("--max-turns", "modelbench_max_turns", "agent mode: model calls per replay (default 20).", "int", "N"),
-    Option("--judge", "modelbench_judge",
-           "model that grades every replay (the llm component), through the same door as the candidates.",
-           "string", "MODEL"),
-    Option("--model-timeout", "modelbench_model_timeout", "seconds per model call before it is retried (default 120).",
-           "float", "S"),
-    # -- your own history: transcript sources --
-    Option("--check-command", "modelbench_check_command",
-           "the pytest command that checks transcript sessions (default: the test command the original agent ran).",
-           "string", "CMD"),
-    Option("--sample-manifest", "modelbench_sample_manifest",
-           "JSON file freezing the sample: written on first use, reused afterwards (ids, content hashes, strata).",
-           "string", "PATH"),
-    # -- the regression gate and the trend gate --
-    Option("--modelbench-baseline", "modelbench_baseline",
-           "compare with a baseline run and fail on regressions: latest, a run NAME, a RUN_ID or a PATH to a JSON "
-           "artifact.", "string", "latest|NAME|RUN_ID|PATH"),
-    Option("--modelbench-tolerance", "modelbench_tolerance",
-           "regression gate: the drop in mean combined score tolerated before failing (default 0.05).", "float", "X"),
-    Option("--modelbench-force-compare", None,
-           "run the regression gate even when the baseline's rubric version or sample manifest differs.", "flag"),
-    Option("--trend-window", "modelbench_trend_window",
-           "trend gate: runs of the store's history in each model's slope (default 10).", "int", "N"),
-    Option("--trend-threshold", "modelbench_trend_threshold",
-           "trend gate: fail when a model's combined score falls faster than this, in points per run (default -0.5).",
-           "float", "PP"),
-    Option("--repeats", "modelbench_repeats",
-           "replay each (session x model) K times (repeat_index 0..K-1, node ids <session>[<model>-r<i>] when K > 1); "
-           "the leaderboard adds pass@k and the spread across repeats (default 1).", "int", "K"),
-    # -- scale: shards across machines --
-    Option("--modelbench-shard", "modelbench_shard",
-           "run shard K of N: a deterministic split of the sample by a hash of each session key (all candidates of a "
-           "session in one shard), with cap/N of --budget-cap-usd; join the artifacts with modelbench merge.",
-           "string", "K/N"),
-    Option("--modelbench-resume", None,
-           "finish the stored run RUN_ID (interrupted, killed or crashed): same id, same items; items already "
-           "complete are deselected and their stored outcomes reused, the others run again.", "string", "RUN_ID"),
-    Option("--modelbench-run-id", None,
-           "use this run id (bench_<8 hex>_<YYYYmmdd>_<HHMMSS>) instead of a new one; for tools that start runs and "
-           "need the id in advance (modelbench serve).", "string", "ID"),
-)
 
 
 def add_options(parser: pytest.Parser) -> None:
