@@ -87,6 +87,7 @@ class Session:
     size_band: str = "small"
     original: Original = field(default_factory=Original)
     origin: str = ""  # file or dataset the session came from, for error messages and evidence
+    project: str = ""  # the folder the session worked in on this machine (its own environment may live there)
 
     @property
     def key(self) -> str:
@@ -109,6 +110,7 @@ class Session:
 def _hashable(session: Session) -> dict[str, Any]:
     d = asdict(session)
     d.pop("origin", None)
+    d.pop("project", None)  # where the project lives on this machine does not change what the session is
     return d
 
 

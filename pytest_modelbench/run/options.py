@@ -55,6 +55,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--runner", "modelbench_runner",
            "where model-written code runs: auto (bwrap when it works here, else local with a warning), bwrap, local.",
            "string", "KIND"),
+    Option("--modelbench-env", "modelbench_env",
+           "the Python a pytest check runs with: auto (the project's own .venv, else one built from its declared "
+           "dependencies into .modelbench/envs, else the harness's), harness, or the path of an interpreter.",
+           "string", "auto|harness|PATH"),
     Option("--rubric", "modelbench_rubric", "rubric name (default, tests-only) or path to a rubric YAML file.",
            "string", "NAME|PATH"),
     Option("--modelbench-with-tests", None, "with --modelbench, also collect and run the project's own tests.", "flag"),
@@ -181,6 +185,7 @@ class Settings:
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
     run_id: str | None = None
     resume: str | None = None
+    env: str = "auto"  # --modelbench-env: auto, harness, or an interpreter path (absolute)
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -259,6 +264,7 @@ def resolve(config: pytest.Config) -> Settings:
     store = by_flag["--modelbench-store"]() or DEFAULT_STORE
     json_path = by_flag["--modelbench-json"]()
     rubric = by_flag["--rubric"]() or "default"
+    env = _resolve_env(by_flag["--modelbench-env"](), root)
     door = _resolve_door(config, by_flag)
     scale = _resolve_scale(by_flag)
     if scale["shard"] is not None and door["budget_cap_usd"] is not None:
@@ -283,7 +289,21 @@ def resolve(config: pytest.Config) -> Settings:
         **_resolve_gate(config, by_flag),
         **scale,
         resume=_resolve_resume(by_flag, scale["run_id"]),
+        env=env,
     )
+
+
+def _resolve_env(raw: str | None, root: Path) -> str:
+    from pytest_modelbench.replay.envs import env_mode_problem
+
+    value = (raw or "auto").strip()
+    if value in ("auto", "harness"):
+        return value
+    path = _path(value, root)
+    problem = env_mode_problem(str(path))
+    if problem is not None:
+        raise pytest.UsageError(problem.replace(str(path), value, 1))
+    return str(path)
 
 
 def _resolve_resume(by_flag: dict[str, Callable[[], Any]], run_id: str | None) -> str | None:
