@@ -19,6 +19,7 @@ import pytest
 from pytest_modelbench.replay.envs import EnvError, EnvResolver, env_key, read_declarations
 
 from .helpers import read_artifacts, requires_bwrap
+from .transcript_builders import SESSION_START, ClaudeTranscript, git
 
 SCALE = "def scale(x):\n    return x * 10\n"
 
@@ -224,3 +225,53 @@ def test_bad_env_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--modelbench", "--modelbench-env", "nowhere/python")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--modelbench-env nowhere/python: expected auto, harness or the path of a Python*"])
+
+
+# -- git-backed Claude Code sessions (the issue's "done when") ---------------------------------------------------
+
+NEEDY_BUGGY = "from tinyunits import scale\n\n\ndef add(a, b):\n    return scale(a - b)\n"
+NEEDY_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 50\n"
+
+
+def _needy_repo(repo: Path, files: dict[str, str]) -> Path:
+    """A git repository whose code needs ``tinyunits``; ``.venv`` is ignored as usual."""
+    for rel, text in {"calc.py": NEEDY_BUGGY, "tests/test_calc.py": NEEDY_TEST, ".gitignore": ".venv/\n",
+                      **files}.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "calc with a bug")
+    return repo
+
+
+def _needy_session(cwd: str, sid: str) -> ClaudeTranscript:
+    t = ClaudeTranscript(sid, cwd, SESSION_START)
+    t.user("add() returns the wrong result, the test fails. Fix it.")
+    t.read("calc.py", NEEDY_BUGGY)
+    t.bash("python -m pytest -q", "F\n1 failed in 0.02s", exit_code=1)
+    t.edit("calc.py", "return scale(a - b)", "return scale(a + b)", NEEDY_BUGGY)
+    t.bash("python -m pytest -q", ".\n1 passed in 0.01s")
+    t.say("Fixed.")
+    return t
+
+
+@pytest.mark.parametrize("kind", ["declared", "own-venv"])
+def test_git_backed_sessions_replay_in_their_environment(pytester: pytest.Pytester, offline_pip: Path,
+                                                         kind: str) -> None:
+    sid = "22222222-2222-4333-8444-555555555555"
+    if kind == "declared":
+        repo = _needy_repo(pytester.path / "repo", {"pyproject.toml": PYPROJECT})
+    else:
+        repo = _needy_repo(pytester.path / "repo", {"requirements.txt": "tinyunits\n"})
+        venv = repo / ".venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                        "tinyunits"], check=True)
+    _needy_session(str(repo), sid).save(pytester.path / "projects" / "-repo" / f"{sid}.jsonl")
+    result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects",
+                                           "--runner", "local")
+    assert result.ret == 0, result.stdout.str()
+    assert _solved(pytester) == {(sid, "replay/gold"): True, (sid, "replay/noop"): False}
+    built = "building the environment" in result.stdout.str()
+    assert built == (kind == "declared")
