@@ -14,7 +14,7 @@ from typing import Any, Literal
 INTENTS: tuple[str, ...] = ("fix-bug", "refactor", "build-new", "test", "docs", "ops", "explore")
 REFERENCE_MODELS: tuple[str, ...] = ("replay/gold", "replay/noop")
 
-CheckKind = Literal["pytest", "function"]
+CheckKind = Literal["pytest", "function", "node"]
 OutcomeStatus = Literal["pending", "running", "complete", "failed", "cancelled-over-budget", "skipped"]
 
 
@@ -38,6 +38,8 @@ class CheckSpec:
     """How a replay is judged.
 
     ``kind="pytest"``: pytest runs ``paths`` inside the runner and writes JUnit XML to a harness-owned file.
+    ``kind="node"``: ``command[0]`` names the JavaScript test runner (``node-test``, ``vitest``, ``jest``), run with a
+    reporter writing to a harness-owned file (replay/nodecheck.py); ``paths`` are passed to it.
     ``kind="function"``: the harness runner script executes ``solution_file`` then ``test_code`` and calls
     ``check(<entry_point>)``; no pytest (a sandboxed pytest start costs ~25x a bare interpreter start).
     """
@@ -50,6 +52,8 @@ class CheckSpec:
     test_code: str = ""
     solution_file: str = "solution.py"
     plugins: tuple[str, ...] = ()
+    # kind="node": the test runner (node-test, vitest or jest) and the session's own command, for evidence.
+    command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

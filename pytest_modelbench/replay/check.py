@@ -251,6 +251,12 @@ class Checker:
             lines = self.functions.last_lines
             executed = {session.check.solution_file: lines} if coverage and lines is not None else None
             return CheckRun(counts, None, executed)
+        if session.check.kind == "node":
+            from pytest_modelbench.replay.nodecheck import run_node_check
+
+            cache = self.envs.cache_root if self.envs is not None else self.scratch / "envs"
+            counts, run = run_node_check(session, workspace, pristine, self.runner, self.scratch, cache)
+            return CheckRun(counts, run)
         return run_check(session, workspace, pristine, self.runner, self.scratch, coverage,
                          self.env_for(session, pristine))
 
