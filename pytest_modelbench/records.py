@@ -14,7 +14,7 @@ from typing import Any, Literal
 INTENTS: tuple[str, ...] = ("fix-bug", "refactor", "build-new", "test", "docs", "ops", "explore")
 REFERENCE_MODELS: tuple[str, ...] = ("replay/gold", "replay/noop")
 
-CheckKind = Literal["pytest", "function"]
+CheckKind = Literal["pytest", "function", "node"]
 OutcomeStatus = Literal["pending", "running", "complete", "failed", "cancelled-over-budget", "skipped"]
 
 
@@ -38,6 +38,8 @@ class CheckSpec:
     """How a replay is judged.
 
     ``kind="pytest"``: pytest runs ``paths`` inside the runner and writes JUnit XML to a harness-owned file.
+    ``kind="node"``: ``command[0]`` names the JavaScript test runner (``node-test``, ``vitest``, ``jest``), run with a
+    reporter writing to a harness-owned file (replay/nodecheck.py); ``paths`` are passed to it.
     ``kind="function"``: the harness runner script executes ``solution_file`` then ``test_code`` and calls
     ``check(<entry_point>)``; no pytest (a sandboxed pytest start costs ~25x a bare interpreter start).
     """
@@ -50,6 +52,8 @@ class CheckSpec:
     test_code: str = ""
     solution_file: str = "solution.py"
     plugins: tuple[str, ...] = ()
+    # kind="node": the test runner (node-test, vitest or jest) and the session's own command, for evidence.
+    command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Session:
     size_band: str = "small"
     original: Original = field(default_factory=Original)
     origin: str = ""  # file or dataset the session came from, for error messages and evidence
+    project: str = ""  # the folder the session worked in on this machine (its own environment may live there)
 
     @property
     def key(self) -> str:
@@ -109,6 +114,7 @@ class Session:
 def _hashable(session: Session) -> dict[str, Any]:
     d = asdict(session)
     d.pop("origin", None)
+    d.pop("project", None)  # where the project lives on this machine does not change what the session is
     return d
 
 

@@ -184,9 +184,11 @@ def test_allowed_extra_args_come_from_the_option_table() -> None:
 
     refused = {o.flag for o in OPTIONS if not o.api}
     # The server owns its store, artifact, report and manifest files, sets --modelbench and the run id itself, and
-    # runs only the benchmark (not the project's tests, not a resumed run).
+    # runs only the benchmark (not the project's tests, not a resumed run), with the environments it chooses (a
+    # request never names an interpreter to run).
     assert refused == {"--modelbench", "--modelbench-store", "--modelbench-json", "--modelbench-html",
-                       "--sample-manifest", "--modelbench-with-tests", "--modelbench-resume", "--modelbench-run-id"}
+                       "--sample-manifest", "--modelbench-with-tests", "--modelbench-resume", "--modelbench-run-id",
+                       "--modelbench-env"}
     # A new option that writes a file (metavar PATH) must be refused until someone decides otherwise.
     assert all(not o.api for o in OPTIONS if o.metavar == "PATH")
     assert EXTRA_ALLOWED == {o.flag for o in OPTIONS} - refused | set(PYTEST_FLAGS)

@@ -42,11 +42,11 @@ def test_environment_is_an_allow_list_and_home_is_the_workspace(runner_cls, tmp_
 @pytest.mark.parametrize("runner_cls", RUNNERS)
 def test_limits_are_applied(runner_cls, tmp_path: Path) -> None:
     code = ("import resource, json; print(json.dumps({n: resource.getrlimit(getattr(resource, n))[0] for n in "
-            "('RLIMIT_CPU', 'RLIMIT_AS', 'RLIMIT_FSIZE', 'RLIMIT_NPROC')}))")
+            "('RLIMIT_CPU', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_NPROC')}))")
     result = runner_cls().run(RunRequest(_py(code), tmp_path, 30))
     limits = json.loads(result.stdout_tail)
     assert 0 < limits["RLIMIT_CPU"] <= 300
-    assert 0 < limits["RLIMIT_AS"] <= 4 * 1024**3
+    assert 0 < limits["RLIMIT_DATA"] <= 4 * 1024**3
     assert 0 < limits["RLIMIT_FSIZE"] <= 256 * 1024**2
     assert 0 < limits["RLIMIT_NPROC"] <= 256
 

@@ -119,6 +119,16 @@ def _prepare(session: Session, checker: Checker, folder: Path, coverage: bool) -
     except (WorkspaceError, OSError) as exc:
         return Prepared(pristine, gold_ws, empty, empty, 0.0, {}, problem=str(exc))
     touched = touched_files(pristine, gold_ws)
+    from pytest_modelbench.replay.envs import EnvError
+
+    try:
+        checker.env_for(session, pristine)  # found or built once, before any check of this session
+        if session.check.kind == "node" and checker.envs is not None:
+            from pytest_modelbench.replay.nodecheck import node_modules
+
+            node_modules(pristine, checker.envs.cache_root)
+    except EnvError as exc:
+        return Prepared(pristine, gold_ws, empty, empty, 0.0, touched, problem=str(exc))
     before = _check_copy(checker, session, pristine, pristine).counts
     start = time.monotonic()
     gold_run = _check_copy(checker, session, gold_ws, pristine, coverage)

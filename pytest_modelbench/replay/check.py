@@ -7,6 +7,7 @@ function checks use the harness's own runner script. The exit code must agree as
 from __future__ import annotations
 
 import json
+import re
 import select
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from pytest_modelbench.records import Session, TestCounts
+from pytest_modelbench.replay.envs import CheckEnv, EnvResolver
 from pytest_modelbench.replay.workspace import prepare_check
 from pytest_modelbench.runners import Mount, Runner, RunRequest, RunResult, kill_group
 
@@ -32,16 +34,16 @@ class CheckRun:
 
 def run_check(
     session: Session, workspace: Path, pristine: Path, runner: Runner, scratch: Path | None = None,
-    coverage: bool = False,
+    coverage: bool = False, env: CheckEnv | None = None,
 ) -> CheckRun:
     """Prepare ``workspace`` for a pytest check (pristine tests and config, hidden files) and run it."""
     files = prepare_check(session, workspace, pristine)
     with tempfile.TemporaryDirectory(prefix="modelbench-result-", dir=scratch) as tmp:
-        return _pytest_check(session, workspace, files, Path(tmp), runner, coverage)
+        return _pytest_check(session, workspace, files, Path(tmp), runner, coverage, env or CheckEnv(sys.executable))
 
 
 def _pytest_check(session: Session, workspace: Path, files: list[str], result_dir: Path, runner: Runner,
-                  coverage: bool) -> CheckRun:
+                  coverage: bool, env: CheckEnv) -> CheckRun:
     if not files:
         counts = TestCounts(0, 0, 0, 0, None, result_file_found=False, detail="the check has no test files")
         return CheckRun(counts, None)
@@ -49,7 +51,7 @@ def _pytest_check(session: Session, workspace: Path, files: list[str], result_di
     inside = Path("/workspace") if runner.name == "bwrap" else workspace
     data_file = result_dir / "coverage.data"
     rcfile = result_dir / "coveragerc"
-    argv = [sys.executable, "-m"]
+    argv = [env.python, "-m"]
     if coverage:
         # coverage.py runs inside the sandbox with the check, following Python subprocesses too (checks that run
         # pytest on the candidate's tests); its data files live in the harness's folder.
@@ -60,7 +62,14 @@ def _pytest_check(session: Session, workspace: Path, files: list[str], result_di
     for plugin in session.check.plugins:
         argv += ["-p", plugin]
     argv += files
-    run = runner.run(RunRequest(tuple(argv), workspace, session.check.timeout, mounts=(Mount(result_dir, True),)))
+    # The project's code comes from the workspace (and its src/ folder) before anything installed in the
+    # environment; the overlay lends pytest/coverage to an environment without them.
+    pythonpath = [*env.pythonpath, *([str(inside / "src")] if (workspace / "src").is_dir() else [])]
+    extra_env = {"PATH": f"{Path(env.python).parent}:/usr/local/bin:/usr/bin:/bin"}
+    if pythonpath:
+        extra_env["PYTHONPATH"] = ":".join(pythonpath)
+    mounts = (Mount(result_dir, True), *(Mount(Path(m), False) for m in env.mounts))
+    run = runner.run(RunRequest(tuple(argv), workspace, session.check.timeout, mounts=mounts, env=extra_env))
     executed = read_coverage(result_dir, rcfile, inside) if coverage else None
     return CheckRun(read_junit(junit, run), run, executed)
 
@@ -94,8 +103,10 @@ def read_junit(path: Path, run: RunResult) -> TestCounts:
         return TestCounts(0, 0, 0, 0, None, timed_out=True, result_file_found=path.exists(),
                           detail="killed at the check timeout")
     if not path.exists():
+        last = next((line.strip() for line in reversed(run.stderr_tail.splitlines()) if line.strip()), "")
         return TestCounts(0, 0, 0, 0, run.exit_code, result_file_found=False,
-                          detail=f"no result file (exit code {run.exit_code}): the check did not finish")
+                          detail=f"no result file (exit code {run.exit_code}): the check did not finish"
+                                 + (f"; its last error line: {last[:300]}" if last else ""))
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
@@ -114,7 +125,20 @@ def read_junit(path: Path, run: RunResult) -> TestCounts:
     # Collection errors appear as testsuite-level errors without a testcase of their own in some versions.
     suite_errors = sum(int(s.get("errors", 0) or 0) for s in root.iter("testsuite"))
     errors = max(errors, suite_errors)
-    return TestCounts(passed, failed, errors, skipped, run.exit_code)
+    return TestCounts(passed, failed, errors, skipped, run.exit_code, detail=_missing_module(root))
+
+
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+
+
+def _missing_module(root: ET.Element) -> str:
+    """``ModuleNotFoundError: No module named 'x'`` when a test failed on an import: the environment lacks it."""
+    for element in root.iter():
+        if element.tag in ("failure", "error"):
+            m = _NO_MODULE.search(f"{element.get('message', '')}\n{element.text or ''}")
+            if m:
+                return f"ModuleNotFoundError: No module named '{m.group(1)}' (the environment lacks it)"
+    return ""
 
 
 class FunctionChecker:
@@ -203,11 +227,19 @@ class FunctionChecker:
 class Checker:
     """Runs a session's check with one Runner; owns the function judge of this process."""
 
-    def __init__(self, runner: Runner, scratch: Path) -> None:
+    def __init__(self, runner: Runner, scratch: Path, envs: EnvResolver | None = None) -> None:
         self.runner = runner
         self.scratch = scratch
         scratch.mkdir(parents=True, exist_ok=True)
         self.functions = FunctionChecker(runner, scratch)
+        self.envs = envs
+
+    def env_for(self, session: Session, pristine: Path) -> CheckEnv:
+        """The environment a pytest check of ``session`` runs with (an EnvError when it cannot be had)."""
+        if self.envs is None or session.check.kind != "pytest":
+            return CheckEnv(sys.executable)
+        dirs = tuple(Path(d) for d in (session.project, session.workspace.directory) if d)
+        return self.envs.resolve(pristine, dirs)
 
     def run(self, session: Session, workspace: Path, pristine: Path, coverage: bool = False) -> CheckRun:
         if session.check.kind == "function":
@@ -219,7 +251,14 @@ class Checker:
             lines = self.functions.last_lines
             executed = {session.check.solution_file: lines} if coverage and lines is not None else None
             return CheckRun(counts, None, executed)
-        return run_check(session, workspace, pristine, self.runner, self.scratch, coverage)
+        if session.check.kind == "node":
+            from pytest_modelbench.replay.nodecheck import run_node_check
+
+            cache = self.envs.cache_root if self.envs is not None else self.scratch / "envs"
+            counts, run = run_node_check(session, workspace, pristine, self.runner, self.scratch, cache)
+            return CheckRun(counts, run)
+        return run_check(session, workspace, pristine, self.runner, self.scratch, coverage,
+                         self.env_for(session, pristine))
 
     def close(self) -> None:
         self.functions.close()

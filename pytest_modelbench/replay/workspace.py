@@ -22,6 +22,9 @@ PROTECTED_NAMES = frozenset(
      "sitecustomize.py", "usercustomize.py"}
 )
 IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".git", ".mypy_cache", ".ruff_cache"})
+# Never copied into a workspace: virtual environments (a folder holding pyvenv.cfg) and node_modules are the
+# project's environment, used read-only by the check (replay/envs.py), not part of its code.
+ENV_DIRS = frozenset({"node_modules"})
 MAX_DIFF_FILE = 2 * 1024**2  # larger files are shown in a diff as "<large file>" (a candidate may write gigabytes)
 
 
@@ -32,7 +35,7 @@ class WorkspaceError(UserError, RuntimeError):
 def write_fileset(fs: FileSet, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     if fs.directory is not None:
-        shutil.copytree(fs.directory, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*IGNORED_DIRS))
+        shutil.copytree(fs.directory, dest, dirs_exist_ok=True, ignore=_ignored)
     for rel, text in fs.files:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -40,8 +43,13 @@ def write_fileset(fs: FileSet, dest: Path) -> None:
 
 
 def copy_workspace(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED_DIRS))
+    shutil.copytree(src, dest, symlinks=True, ignore=_ignored)
     return dest
+
+
+def _ignored(folder: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in IGNORED_DIRS or n in ENV_DIRS
+            or os.path.isfile(os.path.join(folder, n, "pyvenv.cfg"))}
 
 
 def apply_gold(gold: GoldSpec, workspace: Path) -> None:

@@ -82,6 +82,7 @@ class Settings:
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
     run_id: str | None = None
     resume: str | None = None
+    env: str = "auto"  # --modelbench-env: auto, harness, or an interpreter path (absolute)
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
@@ -160,6 +161,7 @@ def resolve(config: pytest.Config) -> Settings:
     store = by_flag["--modelbench-store"]() or DEFAULT_STORE
     json_path = by_flag["--modelbench-json"]()
     rubric = by_flag["--rubric"]() or "default"
+    env = _resolve_env(by_flag["--modelbench-env"](), root)
     door = _resolve_door(config, by_flag)
     scale = _resolve_scale(by_flag)
     if scale["shard"] is not None and door["budget_cap_usd"] is not None:
@@ -184,7 +186,21 @@ def resolve(config: pytest.Config) -> Settings:
         **_resolve_gate(config, by_flag),
         **scale,
         resume=_resolve_resume(by_flag, scale["run_id"]),
+        env=env,
     )
+
+
+def _resolve_env(raw: str | None, root: Path) -> str:
+    from pytest_modelbench.replay.envs import env_mode_problem
+
+    value = (raw or "auto").strip()
+    if value in ("auto", "harness"):
+        return value
+    path = _path(value, root)
+    problem = env_mode_problem(str(path))
+    if problem is not None:
+        raise pytest.UsageError(problem.replace(str(path), value, 1))
+    return str(path)
 
 
 def _resolve_resume(by_flag: dict[str, Callable[[], Any]], run_id: str | None) -> str | None:

@@ -56,6 +56,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--runner", "modelbench_runner",
            "where model-written code runs: auto (bwrap when it works here, else local with a warning), bwrap, local.",
            "string", "KIND"),
+    Option("--modelbench-env", "modelbench_env",
+           "the Python a pytest check runs with: auto (the project's own .venv, else one built from its declared "
+           "dependencies into .modelbench/envs, else the harness's), harness, or the path of an interpreter.",
+           "string", "auto|harness|PATH", api=False),
     Option("--rubric", "modelbench_rubric", "rubric name (default, tests-only) or path to a rubric YAML file.",
            "string", "NAME|PATH"),
     Option("--modelbench-with-tests", None, "with --modelbench, also collect and run the project's own tests.", "flag",

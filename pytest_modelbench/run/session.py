@@ -243,8 +243,40 @@ class BenchmarkSession:
     @property
     def checker(self) -> Checker:
         if self._checker is None:
-            self._checker = Checker(self.runner, self.run_dir / "scratch")
+            from pytest_modelbench.replay.envs import EnvResolver
+
+            envs = EnvResolver(self.settings.env, self.settings.store.parent / "envs", progress=self._progress,
+                               coverage=self.wants_coverage)
+            self._checker = Checker(self.runner, self.run_dir / "scratch", envs)
         return self._checker
+
+    def _progress(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and not self.is_worker:
+            reporter.write_line(line)
+
+    def prepare_envs(self) -> None:
+        """Find or build every sampled session's environment on the controller, before any item starts."""
+        if self.settings.env == "harness":
+            return
+        from pytest_modelbench.replay.envs import EnvError
+        from pytest_modelbench.replay.workspace import write_fileset
+
+        for session in self.plan.sessions:
+            if session.check.kind != "pytest":
+                continue
+            with tempfile.TemporaryDirectory(prefix="modelbench-env-", dir=self.checker.scratch) as tmp:
+                write_fileset(session.workspace, Path(tmp))
+                try:
+                    self.checker.env_for(session, Path(tmp))
+                except EnvError:
+                    pass  # the session is left out with this reason when its item runs
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Before xdist starts its workers: environments are built once, here, never once per item.
+        if not self.is_worker and not self.config.option.collectonly:
+            self.prepare_envs()
 
     # -- hooks: collection --------------------------------------------------------------------------------------
 

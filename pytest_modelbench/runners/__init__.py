@@ -22,7 +22,9 @@ from pytest_modelbench.errors import UserError
 
 # Limits applied to every sandboxed command (per process; the wall timeout covers the rest).
 CPU_SECONDS = 300
-ADDRESS_SPACE_BYTES = 4 * 1024**3
+# Memory: RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: JIT runtimes reserve address space
+# they never use (node's WebAssembly reserves ~10 GiB of guard pages), and an address-space cap kills them at start.
+DATA_BYTES = 4 * 1024**3
 FILE_SIZE_BYTES = 256 * 1024**2
 MAX_PROCESSES = 256
 OUTPUT_TAIL = 4000
@@ -110,7 +112,7 @@ def set_limits() -> None:  # runs in the child between fork and exec
 
     for res, value in (
         (resource.RLIMIT_CPU, CPU_SECONDS),
-        (resource.RLIMIT_AS, ADDRESS_SPACE_BYTES),
+        (resource.RLIMIT_DATA, DATA_BYTES),
         (resource.RLIMIT_FSIZE, FILE_SIZE_BYTES),
         (resource.RLIMIT_NPROC, MAX_PROCESSES),
         (resource.RLIMIT_CORE, 0),

@@ -24,6 +24,7 @@ ETC_FILES = (
     "/etc/passwd",
     "/etc/group",
     "/etc/nsswitch.conf",
+    "/etc/hosts",  # localhost resolves inside the sandbox (test runners such as vitest talk to their workers on it)
     "/etc/ssl",
 )
 WORKSPACE = "/workspace"

@@ -86,6 +86,9 @@ def session_from_data(data: dict[str, Any], path: Path, source: str) -> Session:
     kind = check.get("kind", "pytest")
     if kind == "function" and not (check.get("entry_point") and check.get("test_code")):
         raise SourceError(f"{prefix}check.entry_point': kind function needs entry_point and test_code")
+    command: tuple[str, ...] = ()
+    if kind == "node":
+        command = _node_command(check.get("command", "npm test"), data.get("workspace") or {}, base, prefix)
     patch = gold.get("patch", "")
     if "patch_file" in gold:
         patch_path = base / gold["patch_file"]
@@ -109,18 +112,19 @@ def session_from_data(data: dict[str, Any], path: Path, source: str) -> Session:
         intent=intent,
         prompt=data["prompt"],
         turns=tuple(data.get("turns", ())),
-        language=data.get("language", "python"),
+        language=data.get("language", "javascript" if kind == "node" else "python"),
         size_band=data.get("size_band", "small"),
         workspace=workspace,
         check=CheckSpec(
             kind=kind,
-            paths=tuple(check.get("paths", ("tests",))),
+            paths=tuple(check.get("paths", ("tests",) if kind != "node" else ())),
             timeout=float(check.get("timeout", 60.0)),
             files=_fileset(check.get("files"), base, prefix + "check.files"),
             entry_point=check.get("entry_point", ""),
             test_code=check.get("test_code", ""),
             solution_file=check.get("solution_file", "solution.py"),
             plugins=tuple(check.get("plugins", ())),
+            command=command,
         ),
         gold=gold_spec,
         original=Original(
@@ -162,3 +166,23 @@ class CaseFileSource:
                 raise SourceError(f"--sessions {self.root}: no case files (*.modelbench.yaml|json) found there")
             self._sessions = found
         return self._sessions
+
+
+def _node_command(command: str, workspace: dict[str, Any], base: Path, prefix: str) -> tuple[str, ...]:
+    """``(runner, command)`` for a node check: ``npm test`` and friends resolved through the start's package.json."""
+    import json
+
+    from pytest_modelbench.replay.nodecheck import node_runner
+
+    text = (workspace.get("files") or {}).get("package.json")
+    if text is None and workspace.get("dir"):
+        pkg = base / workspace["dir"] / "package.json"
+        text = pkg.read_text(encoding="utf-8") if pkg.is_file() else None
+    try:
+        package = json.loads(text) if text else None
+    except ValueError as exc:
+        raise SourceError(f"{prefix}workspace': package.json is not valid JSON ({exc})") from None
+    runner, reason = node_runner(command, package)
+    if runner is None:
+        raise SourceError(f"{prefix}check.command': {reason}")
+    return (runner, command)

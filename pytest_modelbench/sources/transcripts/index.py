@@ -735,6 +735,7 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         original=Original(model=features.model, turns=features.calls, cost_usd=features.cost_usd,
                           tokens=features.tokens.total),
         origin=features.path,
+        project=features.cwd,
     )
 
 
