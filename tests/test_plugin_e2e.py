@@ -74,7 +74,6 @@ def test_default_run_on_demo_gold_solves_all_noop_none(pytester: pytest.Pytester
         # quality components missing with "no change") and combines to 0.
         if o["model"] == "replay/gold":
             assert components["cost"]["value"] == 1.0 and components["tests"]["value"] == 1.0
-            assert o["combined_score"] >= 0.9
         else:
             assert components["cost"]["value"] == 0.0 and components["tests"]["value"] == 0.0
             assert all(components[k]["reason"] == "no change" for k in ("lint", "complexity", "types", "coverage"))
@@ -158,7 +157,7 @@ def test_scores_reach_junit_xml(pytester: pytest.Pytester) -> None:
     assert gold["modelbench_solved"] == "True" and float(gold["modelbench_tests"]) == 1.0
     assert noop["modelbench_solved"] == "False" and float(noop["modelbench_tests"]) == 0.0
     assert float(noop["modelbench_combined"]) < float(gold["modelbench_combined"])
-    assert noop["modelbench_lint"] == "missing: no Python file touched"
+    assert noop["modelbench_lint"] == "missing: no change"
 
 
 def test_store_and_json_paths_and_name(pytester: pytest.Pytester) -> None:
