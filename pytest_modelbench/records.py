@@ -132,6 +132,13 @@ class TestCounts:
     timed_out: bool = False
     result_file_found: bool = True
     detail: str = ""
+    # (test id, "passed" | "failed" | "error" | "skipped") per test case, when the result file names them (JUnit);
+    # rubric v2's tests component compares them before and after the replay. Empty: only the counts are known.
+    cases: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Read back from JSON (prepared.json, artifacts) the pairs arrive as lists; keep the record hashable.
+        object.__setattr__(self, "cases", tuple((str(t), str(s)) for t, s in self.cases))
 
     @property
     def total(self) -> int:

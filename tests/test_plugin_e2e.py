@@ -62,13 +62,22 @@ def test_default_run_on_demo_gold_solves_all_noop_none(pytester: pytest.Pytester
     per_model = {r["model"]: r for r in artifact["aggregates"]["per_model"]}
     assert per_model["replay/gold"]["solved"] == len(sessions) and per_model["replay/gold"]["rank"] == 1
     assert per_model["replay/noop"]["solved"] == 0
+    assert per_model["replay/noop"]["combined"] <= 0.1 and per_model["replay/gold"]["combined"] >= 0.9
     # Every component is present or missing with its reason, never imputed; without --judge, llm is missing.
     for o in artifact["outcomes"]:
         components = {c["name"]: c for c in o["components"]}
         assert set(components) == {"tests", "lint", "complexity", "types", "coverage", "static", "llm", "cost"}
         assert all((c["value"] is None) == bool(c["reason"]) for c in components.values())
         assert components["llm"] == {"name": "llm", "value": None, "reason": "no judge configured (--judge MODEL)"}
-        assert components["tests"]["value"] is not None and components["cost"]["value"] == 1.0
+        assert components["tests"]["value"] is not None
+        # Rubric v2: gold solves at $0 (cost 1.0); noop solved nothing (cost 0), changed nothing (tests 0, the
+        # quality components missing with "no change") and combines to 0.
+        if o["model"] == "replay/gold":
+            assert components["cost"]["value"] == 1.0 and components["tests"]["value"] == 1.0
+        else:
+            assert components["cost"]["value"] == 0.0 and components["tests"]["value"] == 0.0
+            assert all(components[k]["reason"] == "no change" for k in ("lint", "complexity", "types", "coverage"))
+            assert o["combined_score"] == 0.0
     gold_lint = [c["value"] for o in artifact["outcomes"] if o["model"] == "replay/gold"
                  for c in o["components"] if c["name"] == "lint"]
     assert sum(v is not None for v in gold_lint) >= 10
@@ -148,7 +157,7 @@ def test_scores_reach_junit_xml(pytester: pytest.Pytester) -> None:
     assert gold["modelbench_solved"] == "True" and float(gold["modelbench_tests"]) == 1.0
     assert noop["modelbench_solved"] == "False" and float(noop["modelbench_tests"]) == 0.0
     assert float(noop["modelbench_combined"]) < float(gold["modelbench_combined"])
-    assert noop["modelbench_lint"] == "missing: no Python file touched"
+    assert noop["modelbench_lint"] == "missing: no change"
 
 
 def test_store_and_json_paths_and_name(pytester: pytest.Pytester) -> None:
@@ -317,7 +326,7 @@ def test_baseline_by_path_and_rubric_mismatch_warns_without_gate(pytester: pytes
     (pytester.path / "old.json").write_text(json.dumps(base))
     other = pytester.runpytest_subprocess(*args, "--modelbench-baseline", "old.json")
     assert other.ret == 0
-    other.stdout.fnmatch_lines(["*differs (rubric version 0 vs 1)*no regression gate*"])
+    other.stdout.fnmatch_lines(["*differs (rubric version 0 vs 2)*no regression gate*"])
     assert "modelbench regressions" not in other.stdout.str()
     forced = pytester.runpytest_subprocess(*args, "--modelbench-baseline", "old.json", "--modelbench-force-compare")
     assert forced.ret == pytest.ExitCode.TESTS_FAILED

@@ -9,7 +9,7 @@ import pytest
 from pytest_modelbench.records import ComponentScore, TestCounts
 from pytest_modelbench.scoring.combine import NOT_IMPLEMENTED, combine
 from pytest_modelbench.scoring.rubric import RubricError, load_rubric, resolve_rubric
-from pytest_modelbench.scoring.tests import score_tests
+from pytest_modelbench.scoring.tests import counts_summary, score_tests
 
 GOOD = """rubric_version: 1
 components:
@@ -24,7 +24,7 @@ components:
 
 def test_default_rubric_matches_the_spec(tmp_path: Path) -> None:
     rubric = resolve_rubric("default", tmp_path)
-    assert (rubric.name, rubric.version) == ("default", 1)
+    assert (rubric.name, rubric.version) == ("default", 2)
     assert dict(rubric.weights) == {"static": 0.4, "llm": 0.4, "cost": 0.2}
     assert dict(rubric.static_weights) == {"tests": 0.5, "lint": 0.15, "complexity": 0.1, "types": 0.1,
                                            "coverage": 0.15}
@@ -46,7 +46,7 @@ def test_rubric_by_relative_path_and_unknown_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, key", [
     (GOOD.replace("rubric_version: 1\n", ""), "rubric_version"),
-    (GOOD.replace("rubric_version: 1", "rubric_version: 2"), "rubric_version"),
+    (GOOD.replace("rubric_version: 1", "rubric_version: 3"), "rubric_version"),
     (GOOD.replace("rubric_version: 1", "rubric_version: '1'"), "rubric_version"),
     (GOOD + "extra: 1\n", "extra"),
     (GOOD + "  speed: {weight: 1}\n", "components.speed"),
@@ -120,10 +120,10 @@ def counts(passed: int, failed: int = 0, errors: int = 0, exit_code: int | None 
     (counts(0, exit_code=None, timed_out=True, result_file_found=False), 0.0, False),
     (counts(0, exit_code=5), 0.0, False),
 ])
-def test_score_tests(after: TestCounts, value: float, solved: bool) -> None:
+def test_score_tests_v1(after: TestCounts, value: float, solved: bool) -> None:
     before = counts(1, 3, exit_code=1)
-    component, evidence = score_tests(before, after)
+    component, evidence = score_tests(before, after, version=1)
     assert component == ComponentScore("tests", value)
     assert evidence["solved"] is solved
     assert evidence["test_pass_delta"] == pytest.approx(value - 0.25)
-    assert evidence["before"]["total"] == 4 and evidence["after"] == after.to_dict()
+    assert evidence["before"]["total"] == 4 and evidence["after"] == counts_summary(after)

@@ -1,4 +1,4 @@
-"""Rubric v1 scorers, run directly on small sources (ruff and radon for real)."""
+"""The rubric scorers, run directly on small sources (ruff and radon for real)."""
 
 from __future__ import annotations
 
@@ -92,10 +92,17 @@ def test_no_judge_is_missing_not_invented() -> None:
     assert score.value is None and "--judge" in score.reason
 
 
-def test_cost_scores() -> None:
-    s = cost_scores({"a": 0.10, "b": 0.40, "replay/gold": 0.0, "c": None})
+def test_cost_scores_v1() -> None:
+    s = cost_scores({"a": 0.10, "b": 0.40, "replay/gold": 0.0, "c": None}, version=1)
     assert s["a"].value == 1.0 and s["b"].value == 0.25 and s["c"].value is None and s["c"].reason == "price unknown"
     assert s["replay/gold"].value == 1.0
-    both_free = cost_scores({"x": 0.0, "y": 0.0})
+    both_free = cost_scores({"x": 0.0, "y": 0.0}, version=1)
     assert both_free["x"].value == both_free["y"].value == 1.0
-    assert cost_scores({"replay/gold": 0.0, "replay/noop": 0.0})["replay/noop"].value == 1.0
+    assert cost_scores({"replay/gold": 0.0, "replay/noop": 0.0}, version=1)["replay/noop"].value == 1.0
+
+
+def test_cost_scores_v2_same_session_all_solved_matches_v1() -> None:
+    # When every candidate solves, v2's cheapest solver is v1's cheapest candidate.
+    costs = {"a": 0.10, "b": 0.40, "replay/gold": 0.0, "c": None}
+    solved = dict.fromkeys(costs, True)
+    assert cost_scores(costs, solved) == cost_scores(costs, version=1)

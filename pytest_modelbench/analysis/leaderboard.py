@@ -10,6 +10,11 @@ from typing import Any
 from pytest_modelbench.analysis.stats import bootstrap_mean_ci, pass_at_k, wilson_interval
 from pytest_modelbench.records import Outcome
 
+# What a rank means, printed under every leaderboard (terminal, HTML report).
+RANK_RULE = ("rank: by mean combined score (0-1; rubric v2 gives 0 to a replay that neither solves its session nor "
+             "improves a test), ties broken by solve rate, then by the mean change in tests (a replay that breaks "
+             "tests ranks below one that does nothing); $/solved = total $ / solved sessions")
+
 
 @dataclass(frozen=True)
 class ModelRow:
@@ -37,6 +42,7 @@ class ModelRow:
     pass_at_k: dict[str, float] = field(default_factory=dict)  # "k" -> unbiased pass@k over sessions with >= k
     spread_sd: float | None = None  # mean over sessions of the SD of combined across repeats (None: K = 1)
     spread_range: float | None = None  # the largest max-min of combined across one session's repeats
+    tests_change: float | None = None  # mean signed test_pass_delta (rubric v2: fixed - broken, over tests to fix)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +70,11 @@ def _component(outcome: Outcome, name: str) -> float | None:
     return None
 
 
+def _tests_change(outcome: Outcome) -> float | None:
+    value = (outcome.evidence.get("tests") or {}).get("test_pass_delta")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _repeat_stats(scored: Sequence[Outcome]) -> dict[str, Any]:
     """pass@k for k = 1..K and the spread of combined across repeats of one session (``--repeats K``)."""
     by_session: dict[str, list[Outcome]] = {}
@@ -87,7 +98,8 @@ def _repeat_stats(scored: Sequence[Outcome]) -> dict[str, Any]:
 
 
 def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None, seed: int = 0) -> list[ModelRow]:
-    """Aggregate per model, ranked by combined score, then solve rate, then name (deterministic).
+    """Aggregate per model, ranked by combined score, then solve rate, then the mean change in tests, then name
+    (deterministic; :data:`RANK_RULE` says it in words).
 
     The interval of the mean combined is a percentile bootstrap with a fixed ``seed``: the same outcomes always give
     the same bytes."""
@@ -128,10 +140,12 @@ def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None,
             coverage=coverage,
             combined_low=ci[0] if ci else None,
             combined_high=ci[1] if ci else None,
+            tests_change=_mean(_tests_change(o) for o in scored),
             **_repeat_stats(scored),
         ))
     rows.sort(key=lambda r: (-(r["combined"] if r["combined"] is not None else -1.0),
-                             -(r["solve_rate"] if r["solve_rate"] is not None else -1.0), r["model"]))
+                             -(r["solve_rate"] if r["solve_rate"] is not None else -1.0),
+                             -(r["tests_change"] if r["tests_change"] is not None else -2.0), r["model"]))
     return [ModelRow(rank=i + 1, **r) for i, r in enumerate(rows)]
 
 

@@ -112,20 +112,30 @@ def read_junit(path: Path, run: RunResult) -> TestCounts:
     except ET.ParseError as exc:
         return TestCounts(0, 0, 0, 0, run.exit_code, result_file_found=False, detail=f"unreadable result file: {exc}")
     passed = failed = errors = skipped = 0
+    cases: dict[str, str] = {}
     for case in root.iter("testcase"):
         tags = {child.tag for child in case}
         if "error" in tags:
             errors += 1
+            state = "error"
         elif "failure" in tags:
             failed += 1
+            state = "failed"
         elif "skipped" in tags:
             skipped += 1
+            state = "skipped"
         else:
             passed += 1
+            state = "passed"
+        # A test that errors in teardown after passing is reported twice under one id: the worse result stands.
+        test_id = f"{case.get('classname') or ''}::{case.get('name') or ''}"
+        if cases.get(test_id) in (None, "passed", "skipped"):
+            cases[test_id] = state
     # Collection errors appear as testsuite-level errors without a testcase of their own in some versions.
     suite_errors = sum(int(s.get("errors", 0) or 0) for s in root.iter("testsuite"))
     errors = max(errors, suite_errors)
-    return TestCounts(passed, failed, errors, skipped, run.exit_code, detail=_missing_module(root))
+    return TestCounts(passed, failed, errors, skipped, run.exit_code, detail=_missing_module(root),
+                      cases=tuple(sorted(cases.items())))
 
 
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")

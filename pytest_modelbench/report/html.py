@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pytest_modelbench.analysis.leaderboard import ModelRow
+from pytest_modelbench.analysis.leaderboard import RANK_RULE, ModelRow
 from pytest_modelbench.report import CAVEAT, REGRESSION_HEADERS, regression_rows
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -187,6 +187,7 @@ def _leaderboard(artifact: Mapping[str, Any]) -> str:
     out.append(_table(headers, body, numeric_from=2, table_id="leaderboard-table"))
     out.append('<p class="note">solve rate with its 95% Wilson interval; static, llm, cost and combined are mean '
                "rubric scores (0-1) over scored replays; missing components are never imputed.</p>")
+    out.append(f'<p class="note">{_e(RANK_RULE)}.</p>')
     per_intent = (artifact.get("aggregates") or {}).get("per_intent") or []
     if per_intent:
         out.append('<h3 id="per-intent">Per intent</h3>')

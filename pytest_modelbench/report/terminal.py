@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_modelbench.analysis.leaderboard import IntentRow, ModelRow, intent_rows, invalid_sessions, model_rows
+from pytest_modelbench.analysis.leaderboard import (
+    RANK_RULE,
+    IntentRow,
+    ModelRow,
+    intent_rows,
+    invalid_sessions,
+    model_rows,
+)
 
 if TYPE_CHECKING:
     from pytest_modelbench.analysis.gate import GateResult
@@ -65,6 +72,7 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
     tr.write_sep("=", f"modelbench leaderboard — run {bench.run_id}")
     headers, body = leaderboard_table(model_rows(outcomes, bench.settings.models))
     tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
+    tr.write_line(RANK_RULE)
     intents = intent_rows(outcomes)
     if intents:
         tr.write_line("")

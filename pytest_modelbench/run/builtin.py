@@ -12,7 +12,6 @@ from pytest_modelbench.replay.reference import replay_reference
 from pytest_modelbench.runners import Runner, make_runner
 from pytest_modelbench.sampling.sample import stratified_sample
 from pytest_modelbench.scoring.context import ScoreContext
-from pytest_modelbench.scoring.tests import score_tests
 from pytest_modelbench.sources import Source, builtin_source
 
 
@@ -62,38 +61,15 @@ def pytest_modelbench_replay(
 
 
 def pytest_modelbench_score(config: pytest.Config, context: ScoreContext) -> list[ComponentScore]:
-    """Rubric v1's measured components: tests, lint, complexity, types, coverage and the judge (llm).
+    """The rubric's measured components: tests, lint, complexity, types, coverage (scoring/static.py) and the judge.
 
     The cost component needs every candidate of the session and is computed on the controller.
     """
-    from pytest_modelbench.scoring.complexity import score_complexity
-    from pytest_modelbench.scoring.coverage import score_coverage
     from pytest_modelbench.scoring.judge import score_judge
-    from pytest_modelbench.scoring.lint import score_lint
-    from pytest_modelbench.scoring.types import score_types
+    from pytest_modelbench.scoring.static import static_components, wanted_components
 
-    wanted = {name for name, w in context.rubric.static_weights if w > 0} | {
-        name for name, w in context.rubric.weights if w > 0}
-    component, evidence = score_tests(context.before, context.after)
-    context.evidence["tests"] = evidence
-    scores = [component]
-    python = context.session.language == "python"
-    static = {
-        "lint": lambda: score_lint({k: v for k, v in context.start_files.items() if v is not None},
-                                   context.candidate_files),
-        "complexity": lambda: score_complexity(context.start_files, context.candidate_files, context.gold_files),
-        "types": lambda: score_types(context.start_all, context.start_files, context.candidate_files),
-        "coverage": lambda: score_coverage(context.start_files, context.candidate_files, context.executed),
-    }
-    for name, measure in static.items():
-        if name not in wanted:
-            continue
-        if not python:
-            scores.append(ComponentScore(name, None, "not python"))
-            continue
-        component, evidence = measure()
-        context.evidence[name] = evidence
-        scores.append(component)
+    scores = static_components(context)
+    wanted = wanted_components(context)
     if "llm" in wanted:
         from pytest_modelbench.run.session import BenchmarkSession
 

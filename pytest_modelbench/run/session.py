@@ -24,7 +24,7 @@ from pytest_modelbench.report import CAVEAT
 from pytest_modelbench.run import builtin
 from pytest_modelbench.run.options import Settings, resolve
 from pytest_modelbench.runners import Runner, RunnerError, scratch_base
-from pytest_modelbench.scoring.combine import combine
+from pytest_modelbench.scoring.combine import combine, made_progress
 from pytest_modelbench.scoring.context import ScoreContext
 from pytest_modelbench.scoring.rubric import Rubric, RubricError, resolve_rubric
 from pytest_modelbench.sources import SourceError
@@ -352,13 +352,14 @@ class BenchmarkSession:
                 session, model, self.rubric, prepared.before, after, prepared.pristine, workspace,
                 prepared.gold_workspace, candidate_files=candidate_files, start_files=start_files,
                 gold_files=gold_candidate, start_all=all_python_files(prepared.pristine), executed=executed,
-                diff=diff,
+                diff=diff, gold_counts=prepared.gold, touched=touched,
             )
             measured: dict[str, ComponentScore] = {}
             for result in self.config.hook.pytest_modelbench_score(config=self.config, context=context):
                 for component in result or ():
                     measured.setdefault(component.name, component)
-            components, combined = combine(self.rubric, measured)
+            components, combined = combine(self.rubric, measured,
+                                           made_progress(after.all_passed, context.evidence.get("tests")))
         by_name = {c.name: c for c in components}
         evidence = {
             **context.evidence,
@@ -421,12 +422,14 @@ class BenchmarkSession:
         self._cost_done.add((session_key, repeat_index))
         group = [(i, o) for i, o in enumerate(self.outcomes)
                  if o.session_key == session_key and o.repeat_index == repeat_index and o.status == "complete"]
-        scores = cost_scores({o.model: o.cost_usd for _, o in group})
+        scores = cost_scores({o.model: o.cost_usd for _, o in group}, {o.model: o.solved for _, o in group},
+                             version=self.rubric.version)
         assert self.store is not None  # called by the controller only, with its store open
         for i, o in group:
             measured = {c.name: c for c in o.components if c.present or c.reason}
             measured["cost"] = scores[o.model]
-            components, combined = combine(self.rubric, {k: v for k, v in measured.items() if k != "static"})
+            components, combined = combine(self.rubric, {k: v for k, v in measured.items() if k != "static"},
+                                           made_progress(o.solved, o.evidence.get("tests")))
             evidence = {**o.evidence, "cost": {"replay_cost_usd": o.cost_usd,
                                                "judge_cost_usd": (o.evidence.get("llm") or {}).get("cost_usd"),
                                                "compared_with": sorted(m.model for _, m in group)}}

@@ -28,3 +28,12 @@ class ScoreContext:
     start_all: dict[str, str] = field(default_factory=dict)  # every Python file of the start
     executed: dict[str, list[int]] | None = None  # lines the check ran (coverage), None when not measured
     diff: str = ""  # the candidate's change as a unified diff (redacted)
+    gold_counts: TestCounts | None = None  # the check on the gold change: which tests count (rubric v2)
+    touched: dict[str, list[str]] | None = None  # files added, modified, deleted by the replay (None: not known)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the replay changed any file of the workspace (the diff when the touched list is not known)."""
+        if self.touched is not None:
+            return any(self.touched.values())
+        return bool(self.diff)

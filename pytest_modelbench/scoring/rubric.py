@@ -11,7 +11,7 @@ from pytest_modelbench.errors import UserError
 
 TOP_LEVEL = ("static", "llm", "cost")
 STATIC_SUB = ("tests", "lint", "complexity", "types", "coverage")
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)  # 2: tests = the change, cost per solved task; 1: kept for old runs
 # An item records each component as the junit property modelbench_<name>, next to its own modelbench_<field>
 # properties (items.py): a custom component with one of these names would overwrite the outcome's field.
 RESERVED_NAMES = ("status", "solved", "combined", "cost_usd", "seconds")
@@ -54,7 +54,7 @@ def builtin_rubric_names() -> list[str]:
 
 
 def resolve_rubric(spec: str, base_dir: Path) -> Rubric:
-    """``spec`` is a built-in name (``default``, ``tests-only``) or a path to a YAML file."""
+    """``spec`` is a built-in name (``default`` = v2, ``v1``, ``tests-only``) or a path to a YAML file."""
     path = builtin_rubric_path(spec)
     if path is None:
         path = Path(spec).expanduser()
@@ -95,7 +95,8 @@ def load_rubric(path: Path) -> Rubric:
         raise RubricError(f"{path}: key 'rubric_version' is missing")
     version = data["rubric_version"]
     if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
-        raise RubricError(f"{path}: key 'rubric_version': unsupported version {version!r} (supported: 1)")
+        raise RubricError(f"{path}: key 'rubric_version': unsupported version {version!r} "
+                          f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
     unknown_top = set(data) - {"rubric_version", "name", "components", "description"}
     if unknown_top:
         raise RubricError(f"{path}: key '{sorted(unknown_top)[0]}': unknown key")
