@@ -132,6 +132,9 @@ class TestCounts:
     timed_out: bool = False
     result_file_found: bool = True
     detail: str = ""
+    # Not "": the result was forged by the code under test (a sentinel or nonce check failed); what the harness
+    # expected and what it got. Never solved, and the counts are those of a failed run (docs/verdicts.md).
+    tampered: str = ""
 
     @property
     def total(self) -> int:
@@ -139,9 +142,10 @@ class TestCounts:
 
     @property
     def all_passed(self) -> bool:
-        """Solved: every check test passed, the run ended cleanly, and the harness got its result file."""
+        """Solved: every check test passed, the run ended cleanly, the harness got its result file, no forgery."""
         return (
             self.result_file_found
+            and not self.tampered
             and not self.timed_out
             and self.total > 0
             and self.passed == self.total

@@ -1,6 +1,6 @@
 """Hostile candidates over real litellm HTTP, in every runner on this machine: every attack fails (product.md §6).
 
-One pytest run per runner holds every attack (one item each, see ``pytest_modelbench/testing/attacks.py``); the
+One pytest run per runner holds every attack (one item each, see ``tests/attacks.py``); the
 tests below read what that run left behind. The control run shows that the attacks are real: the local runner
 without Landlock lets the file-system and network attacks through.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_modelbench.runners.local import landlock_abi
-from pytest_modelbench.testing.attacks import ATTACKS, AttackRun, run_attacks, verdict
 
+from .attacks import ATTACKS, AttackRun, run_attacks, verdict
 from .helpers import requires_bwrap
 
 requires_landlock = pytest.mark.skipif(
@@ -150,7 +150,8 @@ def test_runner_keeps_only_the_tail_of_a_flood_and_reaps_detached_processes(kind
     import time
 
     from pytest_modelbench.runners import OUTPUT_TAIL, RunRequest, make_runner
-    from pytest_modelbench.testing.attacks import survivors
+
+    from .attacks import survivors
 
     marker = f"mbhtest{time.monotonic_ns() % 10**8:08d}"
 
