@@ -111,6 +111,39 @@ def test_pytest_forgers_are_caught_and_an_honest_run_is_solved(kind: str, tmp_pa
     assert (counts.passed, counts.failed, counts.tampered) == (0, 2, "")
 
 
+SHAPES = {
+    "tests/test_shapes.py": ("import pytest\nfrom calc import add\n\n\nclass TestAdd:\n    def test_one(self):\n"
+                             "        assert add(1, 1) == 2\n\n\n@pytest.mark.parametrize('a', [1, 2])\n"
+                             "def test_param(a):\n    assert add(a, 0) == a\n\n\n@pytest.mark.skip\n"
+                             "def test_skipped():\n    pass\n"),
+}
+
+
+def test_the_sentinel_fits_classes_parameters_and_marks_and_honest_errors_are_no_forgery(tmp_path: Path) -> None:
+    runner, _ = make_runner("local")
+    files = (("calc.py", FIXED), *SHAPES.items())
+    session = Session(id="py", source="t", intent="fix-bug", prompt="p", workspace=FileSet(files),
+                      check=CheckSpec(paths=("tests",), timeout=60), gold=GoldSpec())
+    pristine = tmp_path / "pristine"
+    write_fileset(session.workspace, pristine)
+    for _ in range(3):  # the twin's place is random: a class, a parametrized test (never the skipped one)
+        work = tmp_path / f"w{_}"
+        write_fileset(session.workspace, work)
+        counts = run_check(session, work, pristine, runner, tmp_path).counts
+        assert (counts.passed, counts.skipped, counts.tampered) == (3, 1, ""), counts
+        assert counts.all_passed
+    # A conftest fixture that errors for every test (the twin included) is a failure of the run, not a forgery.
+    erroring = (*files, ("conftest.py", "import pytest\n\n\n@pytest.fixture(autouse=True)\ndef broken():\n"
+                                         "    raise RuntimeError('no database')\n"))
+    session = Session(id="py", source="t", intent="fix-bug", prompt="p", workspace=FileSet(erroring),
+                      check=CheckSpec(paths=("tests",), timeout=60), gold=GoldSpec())
+    pristine2, work = tmp_path / "pristine2", tmp_path / "erroring"
+    write_fileset(session.workspace, pristine2)
+    write_fileset(session.workspace, work)
+    counts = run_check(session, work, pristine2, runner, tmp_path).counts
+    assert counts.errors == 3 and counts.tampered == "" and not counts.all_passed, counts
+
+
 VENV_FILES = 400
 
 CLEANUP_PROBE = textwrap.dedent("""

@@ -5,8 +5,9 @@ shape) that always fails, with this run's nonce in its failure message. The harn
 report that shows it passed, lacks it, or an exit status 0 next to it, is a forgery by the code under test (patched
 ``TestReport``, a registered ``pytest_runtest_makereport``, a rewritten JUnit file, ``os._exit(0)``...).
 
-The sentinel's name token and the nonce come in ``MODELBENCH_SENTINEL`` (``token:nonce``), which is taken out of
-``os.environ`` as soon as this plugin is imported: before any conftest or module under test. See docs/verdicts.md.
+The sentinel's name token and the nonce come in ``MODELBENCH_SENTINEL`` (``token:nonce``). It stays in the
+environment (xdist workers of a check need it, and /proc/self/environ would show it anyway): the code under test can
+read it, which is one of the limits docs/verdicts.md states.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import random
 
 import pytest
 
-_SPEC = os.environ.pop("MODELBENCH_SENTINEL", "")
+_SPEC = os.environ.get("MODELBENCH_SENTINEL", "")
 
 
 @pytest.hookimpl(trylast=True)
