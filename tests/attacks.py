@@ -193,7 +193,11 @@ except OSError:
     pass
 """
     return Script(_calc(code), commands=(
-        "env; tr '\\0' '\\n' < /proc/self/environ; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done",
+        # Every process, then the ancestors last: the output keeps only its tail, and on a busy machine the other
+        # processes' environments would fill it.
+        "env; tr '\\0' '\\n' < /proc/self/environ; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done; "
+        "p=$$; while [ \"$p\" -gt 1 ]; do tr '\\0' '\\n' < /proc/$p/environ; "
+        "p=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f2); done",
         "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done > envdump.txt 2>&1; env >> envdump.txt",
     ))
 
@@ -555,7 +559,7 @@ ATTACKS: tuple[Attack, ...] = (
 )
 
 
-def write_case(folder: Path, check_timeout: float = 5.0, kind: str = "pytest") -> Path:
+def write_case(folder: Path, check_timeout: float = 20.0, kind: str = "pytest") -> Path:
     """The one session every attack of ``kind`` works on (valid: the gold change passes, the start does not)."""
     folder.mkdir(parents=True, exist_ok=True)
     if kind == "function":
@@ -704,7 +708,7 @@ class AttackRun:
 
 
 def run_attacks(root: Path, runner: str, attacks: tuple[Attack, ...] = ATTACKS,
-                env: Mapping[str, str] | None = None, check_timeout: float = 5.0) -> AttackRun:
+                env: Mapping[str, str] | None = None, check_timeout: float = 20.0) -> AttackRun:
     """Run every attack once in ``runner`` (one pytest subprocess, one item per attack) and look for damage."""
     from pytest_modelbench.testing.openai_server import FakeOpenAI
 
