@@ -193,11 +193,12 @@ except OSError:
     pass
 """
     return Script(_calc(code), commands=(
-        # Every process, then the ancestors last: the output keeps only its tail, and on a busy machine the other
-        # processes' environments would fill it.
+        # Every process, then the ancestors, the nearest last: the output keeps only its tail, and on a busy machine
+        # the other processes' environments would fill it.
         "env; tr '\\0' '\\n' < /proc/self/environ; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done; "
-        "p=$$; while [ \"$p\" -gt 1 ]; do tr '\\0' '\\n' < /proc/$p/environ; "
-        "p=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f2); done",
+        "chain=''; p=$$; while [ \"$p\" -gt 1 ]; do chain=\"$p $chain\"; "
+        "p=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f2); done; "
+        "for p in $chain; do tr '\\0' '\\n' < /proc/$p/environ; done",
         "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done > envdump.txt 2>&1; env >> envdump.txt",
     ))
 
