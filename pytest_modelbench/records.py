@@ -132,6 +132,9 @@ class TestCounts:
     timed_out: bool = False
     result_file_found: bool = True
     detail: str = ""
+    # Not "": the result was forged by the code under test (a sentinel or nonce check failed); what the harness
+    # expected and what it got. Never solved, and the counts are those of a failed run (docs/verdicts.md).
+    tampered: str = ""
     # (test id, "passed" | "failed" | "error" | "skipped") per test case, when the result file names them (JUnit);
     # rubric v2's tests component compares them before and after the replay. Empty: only the counts are known.
     cases: tuple[tuple[str, str], ...] = ()
@@ -146,9 +149,10 @@ class TestCounts:
 
     @property
     def all_passed(self) -> bool:
-        """Solved: every check test passed, the run ended cleanly, and the harness got its result file."""
+        """Solved: every check test passed, the run ended cleanly, the harness got its result file, no forgery."""
         return (
             self.result_file_found
+            and not self.tampered
             and not self.timed_out
             and self.total > 0
             and self.passed == self.total

@@ -1,6 +1,6 @@
 """Hostile candidates over real litellm HTTP, in every runner on this machine: every attack fails (product.md §6).
 
-One pytest run per runner holds every attack (one item each, see ``pytest_modelbench/testing/attacks.py``); the
+One pytest run per runner holds every attack (one item each, see ``tests/attacks.py``); the
 tests below read what that run left behind. The control run shows that the attacks are real: the local runner
 without Landlock lets the file-system and network attacks through.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_modelbench.runners.local import landlock_abi
-from pytest_modelbench.testing.attacks import ATTACKS, AttackRun, run_attacks, verdict
 
+from .attacks import ATTACKS, FN_FORGERS, AttackRun, run_attacks, verdict
 from .helpers import requires_bwrap
 
 requires_landlock = pytest.mark.skipif(
@@ -24,8 +24,8 @@ RUNNERS = [pytest.param("local", id="local", marks=requires_landlock),
 BY_NAME = {a.name: a for a in ATTACKS}
 
 
-@pytest.fixture(scope="module", params=RUNNERS)
-def attack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AttackRun:
+def _shared_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, label: str,
+                attacks: tuple, runner: str) -> AttackRun:
     """One run per runner and test session, shared by the xdist workers (the first one runs it, the others read)."""
     import fcntl
     import pickle
@@ -33,14 +33,25 @@ def attack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     shared = tmp_path_factory.getbasetemp()
     if hasattr(request.config, "workerinput"):
         shared = shared.parent  # this session's folder, common to its workers
-    result = shared / f"hostile-{request.param}.pickle"
-    with open(shared / f"hostile-{request.param}.lock", "w") as lock:
+    result = shared / f"{label}-{runner}.pickle"
+    with open(shared / f"{label}-{runner}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if result.exists():
             return pickle.loads(result.read_bytes())
-        run = run_attacks(shared / f"hostile-{request.param}", request.param)
+        run = run_attacks(shared / f"{label}-{runner}", runner, attacks)
         result.write_bytes(pickle.dumps(run))
         return run
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def attack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AttackRun:
+    return _shared_run(request, tmp_path_factory, "hostile", ATTACKS, request.param)
+
+
+@pytest.fixture(scope="module", params=RUNNERS)
+def fn_attack_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AttackRun:
+    """The function-check forgers and an honest solution, on a HumanEval-style session."""
+    return _shared_run(request, tmp_path_factory, "hostile-fn", FN_FORGERS, request.param)
 
 
 def test_run_finishes_and_nothing_escapes_leaks_or_survives(attack_run: AttackRun) -> None:
@@ -90,6 +101,33 @@ def test_attack_fails(attack_run: AttackRun, name: str) -> None:
         assert sum("must be relative and stay inside" in e for e in errors) == 2
     elif name in ("write-absolute", "read-home", "read-env", "network", "kill-parent"):
         assert outcome["solved"] is True  # solving and attacking at once: only the attack failed
+    if attack.tampered:
+        assert after["tampered"].startswith("expected "), after  # the evidence: what was expected, what came
+        assert after["passed"] == 0 and _component(outcome, "tests") == 0.0
+    else:
+        assert after.get("tampered", "") == ""
+
+
+def _component(outcome: dict, name: str) -> float | None:
+    return next((c["value"] for c in outcome["components"] if c["name"] == name), None)
+
+
+@pytest.mark.parametrize("name", [a.name for a in FN_FORGERS])
+def test_function_check_forgers_fail_and_an_honest_solution_passes(fn_attack_run: AttackRun, name: str) -> None:
+    attack = next(a for a in FN_FORGERS if a.name == name)
+    run = fn_attack_run
+    assert run.returncode == 0, run.output[-3000:]
+    outcome = run.outcomes[name]
+    blocked, how = verdict(run, attack)
+    assert blocked, how
+    after = outcome["evidence"]["tests"]["after"]
+    if attack.tampered:
+        assert outcome["solved"] is False and after["tampered"].startswith("expected "), after
+        assert _component(outcome, "tests") == 0.0
+        assert f"openai/scripted-{name} on " in run.output  # listed under the leaderboard with its evidence
+    else:
+        assert outcome["solved"] is True and after["tampered"] == ""
+    assert f"{len(FN_FORGERS)} passed" in run.output and "tampered (4)" in run.output
 
 
 def test_without_landlock_the_local_runner_lets_file_and_network_attacks_through(tmp_path: Path) -> None:
@@ -150,7 +188,8 @@ def test_runner_keeps_only_the_tail_of_a_flood_and_reaps_detached_processes(kind
     import time
 
     from pytest_modelbench.runners import OUTPUT_TAIL, RunRequest, make_runner
-    from pytest_modelbench.testing.attacks import survivors
+
+    from .attacks import survivors
 
     marker = f"mbhtest{time.monotonic_ns() % 10**8:08d}"
 

@@ -43,6 +43,7 @@ class ModelRow:
     spread_sd: float | None = None  # mean over sessions of the SD of combined across repeats (None: K = 1)
     spread_range: float | None = None  # the largest max-min of combined across one session's repeats
     tests_change: float | None = None  # mean signed test_pass_delta (rubric v2: fixed - broken, over tests to fix)
+    tampered: int = 0  # scored replays whose check result was forged and caught (never solved; docs/verdicts.md)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +74,19 @@ def _component(outcome: Outcome, name: str) -> float | None:
 def _tests_change(outcome: Outcome) -> float | None:
     value = (outcome.evidence.get("tests") or {}).get("test_pass_delta")
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def tampered_evidence(outcome: Outcome) -> str:
+    """What the harness expected and got when the code under test forged its check result, else ""."""
+    after = (outcome.evidence.get("tests") or {}).get("after") or {}
+    return str(after.get("tampered") or "")
+
+
+def tampered_outcomes(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
+    """Every replay caught forging its verdict, with the evidence (the leaderboard lists them under the table)."""
+    return [{"session": o.session_key, "model": o.model, "evidence": tampered_evidence(o)}
+            for o in sorted(outcomes, key=lambda o: (o.model, o.session_key, o.repeat_index))
+            if tampered_evidence(o)]
 
 
 def _repeat_stats(scored: Sequence[Outcome]) -> dict[str, Any]:
@@ -137,6 +151,7 @@ def model_rows(outcomes: Sequence[Outcome], models: Sequence[str] | None = None,
             mean_turns=_mean(o.num_turns for o in scored),
             skipped=sum(1 for o in items if o.status in ("skipped", "cancelled-over-budget")),
             errors=sum(1 for o in items if o.status == "failed"),
+            tampered=sum(1 for o in scored if tampered_evidence(o)),
             coverage=coverage,
             combined_low=ci[0] if ci else None,
             combined_high=ci[1] if ci else None,

@@ -2,12 +2,16 @@
 
 Never from stdout: a model can print "5 passed". pytest checks write JUnit XML to a folder outside the workspace;
 function checks use the harness's own runner script. The exit code must agree as well.
+
+Both kinds carry a sentinel the harness owns (a twin check whose true result is "failed") and a per-run nonce, so a
+result the code under test forged is caught and recorded as ``tampered`` (docs/verdicts.md).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import select
 import shutil
 import subprocess
@@ -42,11 +46,34 @@ def run_check(
         return _pytest_check(session, workspace, files, Path(tmp), runner, coverage, env or CheckEnv(sys.executable))
 
 
-def _pytest_check(session: Session, workspace: Path, files: list[str], result_dir: Path, runner: Runner,
+@dataclass(frozen=True)
+class Sentinel:
+    """The twin test the harness adds to a pytest check (``harness/modelbench_verdict.py``): its name ends with
+    ``_<token>`` and its failure message carries ``nonce``; both are new for every check run."""
+
+    token: str
+    nonce: str
+
+    @classmethod
+    def new(cls) -> Sentinel:
+        return cls(secrets.token_hex(4), secrets.token_hex(16))
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"MODELBENCH_SENTINEL": f"{self.token}:{self.nonce}"}
+
+
+def _pytest_check(session: Session, workspace: Path, files: list[str], tmp: Path, runner: Runner,
                   coverage: bool, env: CheckEnv) -> CheckRun:
     if not files:
         counts = TestCounts(0, 0, 0, 0, None, result_file_found=False, detail="the check has no test files")
         return CheckRun(counts, None)
+    result_dir, plugin_dir = tmp / "result", tmp / "harness"
+    result_dir.mkdir()
+    plugin_dir.mkdir()
+    plugin = Path(str(resources.files("pytest_modelbench.harness").joinpath("modelbench_verdict.py")))
+    shutil.copyfile(plugin, plugin_dir / "modelbench_verdict.py")
+    sentinel = Sentinel.new()
     junit = result_dir / "junit.xml"
     inside = Path("/workspace") if runner.name == "bwrap" else workspace
     data_file = result_dir / "coverage.data"
@@ -58,20 +85,21 @@ def _pytest_check(session: Session, workspace: Path, files: list[str], result_di
         rcfile.write_text(f"[run]\ndata_file = {data_file}\nsource = {inside}\nparallel = true\n"
                           "patch = subprocess\n", encoding="utf-8")
         argv += ["coverage", "run", f"--rcfile={rcfile}", "-m"]
-    argv += ["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}"]
-    for plugin in session.check.plugins:
-        argv += ["-p", plugin]
+    argv += ["pytest", "-q", "-p", "no:cacheprovider", "-p", "modelbench_verdict", "-o", "junit_family=xunit2",
+             f"--junitxml={junit}"]
+    for name in session.check.plugins:
+        argv += ["-p", name]
     argv += files
     # The project's code comes from the workspace (and its src/ folder) before anything installed in the
-    # environment; the overlay lends pytest/coverage to an environment without them.
-    pythonpath = [*env.pythonpath, *([str(inside / "src")] if (workspace / "src").is_dir() else [])]
-    extra_env = {"PATH": f"{Path(env.python).parent}:/usr/local/bin:/usr/bin:/bin"}
-    if pythonpath:
-        extra_env["PYTHONPATH"] = ":".join(pythonpath)
-    mounts = (Mount(result_dir, True), *(Mount(Path(m), False) for m in env.mounts))
+    # environment; the overlay lends pytest/coverage to an environment without them. The harness's verdict plugin
+    # (the sentinel) comes last: its folder holds nothing else.
+    pythonpath = [*env.pythonpath, *([str(inside / "src")] if (workspace / "src").is_dir() else []), str(plugin_dir)]
+    extra_env = {**sentinel.env, "PATH": f"{Path(env.python).parent}:/usr/local/bin:/usr/bin:/bin",
+                 "PYTHONPATH": ":".join(pythonpath)}
+    mounts = (Mount(result_dir, True), Mount(plugin_dir, False), *(Mount(Path(m), False) for m in env.mounts))
     run = runner.run(RunRequest(tuple(argv), workspace, session.check.timeout, mounts=mounts, env=extra_env))
     executed = read_coverage(result_dir, rcfile, inside) if coverage else None
-    return CheckRun(read_junit(junit, run), run, executed)
+    return CheckRun(read_junit(junit, run, sentinel), run, executed)
 
 
 def read_coverage(result_dir: Path, rcfile: Path, root: Path) -> dict[str, list[int]] | None:
@@ -97,8 +125,49 @@ def read_coverage(result_dir: Path, rcfile: Path, root: Path) -> dict[str, list[
     return out
 
 
-def read_junit(path: Path, run: RunResult) -> TestCounts:
-    """Count testcases in the JUnit XML; a missing or broken file means the run did not finish honestly."""
+def _state(case: ET.Element) -> str:
+    tags = {child.tag for child in case}
+    for state in ("error", "failure", "skipped"):
+        if state in tags:
+            return state
+    return "passed"
+
+
+def forgery(cases: list[ET.Element], sentinel: Sentinel, exit_code: int | None) -> str:
+    """What betrays a forged JUnit report (what the harness expected, what it got), or "" when nothing does.
+
+    An honest run always holds the sentinel, failed with its nonce (or errored, when a fixture of the session's
+    errors for every test, or skipped by a module-wide mark), and pytest exits 1. Nothing but the sentinel and the
+    exit code is taken as evidence: a run whose own tests fail or error, or whose collection fails, is a failure,
+    not a forgery."""
+    twins = [c for c in cases if str(c.get("name", "")).endswith(f"_{sentinel.token}")]
+    others = [_state(c) for c in cases if c not in twins]
+    if len(twins) > 1:
+        return f"expected one sentinel test (*_{sentinel.token}), got {len(twins)}"
+    if not twins:
+        if others and all(s in ("passed", "skipped") for s in others):
+            return (f"expected a failed sentinel test (*_{sentinel.token}) next to {len(others)} test(s), got a "
+                    "report without it")
+        return ""
+    twin, state = twins[0], _state(twins[0])
+    name = f"{twin.get('classname', '')}::{twin.get('name', '')}"
+    if state == "passed":
+        return f"expected the sentinel test {name} to fail, got passed"
+    if state == "failure":
+        failure = twin.find("failure")
+        text = "" if failure is None else f"{failure.get('message', '')} {failure.text or ''}"
+        if sentinel.nonce not in text:
+            return f"expected the sentinel's own failure (its nonce), got {text.strip()[:120]!r}"
+    if exit_code == 0:
+        return f"expected pytest to exit 1 (the sentinel test {name} failed), got exit code 0"
+    return ""
+
+
+def read_junit(path: Path, run: RunResult, sentinel: Sentinel | None = None) -> TestCounts:
+    """Count testcases in the JUnit XML; a missing or broken file means the run did not finish honestly.
+
+    With a ``sentinel``, its twin test is left out of the counts and checked instead (:func:`forgery`): the honest
+    exit code is then 1, and the one recorded is the one pytest would have given without the sentinel."""
     if run.timed_out:
         return TestCounts(0, 0, 0, 0, None, timed_out=True, result_file_found=path.exists(),
                           detail="killed at the check timeout")
@@ -111,31 +180,34 @@ def read_junit(path: Path, run: RunResult) -> TestCounts:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
         return TestCounts(0, 0, 0, 0, run.exit_code, result_file_found=False, detail=f"unreadable result file: {exc}")
-    passed = failed = errors = skipped = 0
-    cases: dict[str, str] = {}
-    for case in root.iter("testcase"):
-        tags = {child.tag for child in case}
-        if "error" in tags:
-            errors += 1
-            state = "error"
-        elif "failure" in tags:
-            failed += 1
-            state = "failed"
-        elif "skipped" in tags:
-            skipped += 1
-            state = "skipped"
-        else:
-            passed += 1
-            state = "passed"
+    cases = list(root.iter("testcase"))
+    exit_code = run.exit_code
+    twin_errors = 0
+    if sentinel is not None:
+        tampered = forgery(cases, sentinel, run.exit_code)
+        twins = [c for c in cases if str(c.get("name", "")).endswith(f"_{sentinel.token}")]
+        real = [c for c in cases if c not in twins]
+        if tampered:
+            return TestCounts(0, max(1, len(real)), 0, 0, run.exit_code, detail=f"tampered: {tampered}",
+                              tampered=tampered)
+        cases = real
+        twin_errors = sum(1 for c in twins if _state(c) == "error")
+        if twins and run.exit_code == 1 and all(_state(c) in ("passed", "skipped") for c in real):
+            exit_code = 0  # pytest's exit 1 came from the sentinel alone
+    counts = {"passed": 0, "failure": 0, "error": 0, "skipped": 0}
+    per_test: dict[str, str] = {}
+    for case in cases:
+        state = _state(case)
+        counts[state] += 1
         # A test that errors in teardown after passing is reported twice under one id: the worse result stands.
         test_id = f"{case.get('classname') or ''}::{case.get('name') or ''}"
-        if cases.get(test_id) in (None, "passed", "skipped"):
-            cases[test_id] = state
+        if per_test.get(test_id) in (None, "passed", "skipped"):
+            per_test[test_id] = "failed" if state == "failure" else state
     # Collection errors appear as testsuite-level errors without a testcase of their own in some versions.
-    suite_errors = sum(int(s.get("errors", 0) or 0) for s in root.iter("testsuite"))
-    errors = max(errors, suite_errors)
-    return TestCounts(passed, failed, errors, skipped, run.exit_code, detail=_missing_module(root),
-                      cases=tuple(sorted(cases.items())))
+    suite_errors = sum(int(s.get("errors", 0) or 0) for s in root.iter("testsuite")) - twin_errors
+    errors = max(counts["error"], suite_errors)
+    return TestCounts(counts["passed"], counts["failure"], errors, counts["skipped"], exit_code,
+                      detail=_missing_module(root), cases=tuple(sorted(per_test.items())))
 
 
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -166,6 +238,7 @@ class FunctionChecker:
         self._dir: Path | None = None
         self._next_id = 0
         self.last_lines: list[int] | None = None
+        self.last_cleaned: int | None = None  # entries the judge's cleanup looked at after the last job
 
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
@@ -210,8 +283,10 @@ class FunctionChecker:
             self.close()
             return TestCounts(0, 0, 0, 0, None, result_file_found=False, detail=f"unreadable judge reply: {exc}")
         self.last_lines = data.get("lines")
+        self.last_cleaned = data.get("cleaned")
         return TestCounts(int(data["passed"]), int(data["failed"]), 0, 0, data.get("exit_code"),
-                          timed_out=bool(data.get("timed_out")), detail=str(data.get("detail", ""))[:500])
+                          timed_out=bool(data.get("timed_out")), detail=str(data.get("detail", ""))[:500],
+                          tampered=str(data.get("tampered") or "")[:500])
 
     def close(self) -> None:
         if self._proc is not None:

@@ -131,9 +131,15 @@ def heatmap_cells(outcomes: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str]
             solved=sum(1 for o in scored if o.get("solved")),
             scored=len(scored),
             statuses=tuple(sorted({o["status"] for o in items})),
-            reasons=tuple(sorted({o.get("skip_reason") or "" for o in items} - {""})),
+            reasons=tuple(sorted(({o.get("skip_reason") or "" for o in items}
+                                  | {_tampered(o) for o in items}) - {""})),
         )
     return cells
+
+
+def _tampered(outcome: Mapping[str, Any]) -> str:
+    after = ((outcome.get("evidence") or {}).get("tests") or {}).get("after") or {}
+    return f"tampered: {after['tampered']}" if after.get("tampered") else ""
 
 
 def pareto_front(points: Sequence[tuple[str, float, float]]) -> list[tuple[str, float, float]]:

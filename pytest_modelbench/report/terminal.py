@@ -11,6 +11,7 @@ from pytest_modelbench.analysis.leaderboard import (
     intent_rows,
     invalid_sessions,
     model_rows,
+    tampered_outcomes,
 )
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def leaderboard_table(rows: list[ModelRow]) -> tuple[list[str], list[list[Any]]]
         body.append([r.rank, r.model, r.n, r.solved, rate, _f(r.static), _f(r.llm), _f(r.cost_score),
                      combined, _usd(r.total_cost_usd), "—" if r.cost_per_solved_usd is None
                      else _usd(r.cost_per_solved_usd), _f(r.median_seconds), _f(r.mean_turns, 1), r.skipped,
-                     r.errors])
+                     f"{r.errors} + {r.tampered} tampered" if r.tampered else r.errors])
     return headers, body
 
 
@@ -96,6 +97,13 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
         tr.write_line(f"left out of the leaderboard ({len(invalid)} invalid session(s)):")
         for entry in invalid:
             tr.write_line(f"  {entry['session']}: {entry['reason']}")
+    tampered = tampered_outcomes(outcomes)
+    if tampered:
+        tr.write_line("")
+        tr.write_line(f"tampered ({len(tampered)}): the code under test forged its check result; not solved, "
+                      "tests 0:")
+        for entry in tampered:
+            tr.write_line(f"  {entry['model']} on {entry['session']}: {entry['evidence']}", red=True)
     tr.write_line("")
     rubric = bench.rubric
     tr.write_line(f"rubric: {rubric.name} v{rubric.version}; runner: {bench.runner.name}; "

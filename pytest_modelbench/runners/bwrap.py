@@ -71,12 +71,18 @@ def bwrap_problem() -> str | None:
     return None
 
 
+@functools.cache
+def _bwrap() -> str:
+    """bwrap found on the harness's PATH (the sandbox's allow-listed PATH is not where it was looked for)."""
+    return shutil.which("bwrap") or "bwrap"
+
+
 class BwrapRunner:
     name = "bwrap"
 
     def argv(self, request: RunRequest) -> list[str]:
         # Fresh /proc, /dev and /tmp first: later binds may live below them (a venv under /tmp, say).
-        args = ["bwrap", *_userns_args(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_args()]
+        args = [_bwrap(), *_userns_args(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_args()]
         args += [
             "--bind", str(request.workspace), WORKSPACE,
             "--chdir", WORKSPACE,

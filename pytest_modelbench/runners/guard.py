@@ -27,7 +27,7 @@ import time
 # Landlock (include/uapi/linux/landlock.h); the syscall numbers are the same on every architecture.
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
 RULE_PATH_BENEATH, RULE_NET_PORT = 1, 2
-PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG = 38, 36, 1
+PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 38, 36, 1, 4
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
@@ -197,6 +197,13 @@ def main() -> int:
         os.setpgid(pid, pid)
     except OSError:
         pass
+    # Nothing of the guard's stays reachable from below: not its copies of the command's stdin/stdout (the judge's
+    # protocol pipes), nor, through /proc/<guard>/fd, its status descriptor (not dumpable: closed to the same user).
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    os.close(devnull)
     timeout = float(cfg.get("timeout") or 0)
     deadline = time.monotonic() + timeout if timeout > 0 else None
     timed_out = not _wait_exit(pid, deadline)

@@ -10,7 +10,7 @@ Behaviour is chosen by the model name in the request (``openai/<name>`` through 
 - ``garbage``: answers unparseable text, or a tool call with broken JSON arguments.
 - ``scripted-<name>``: answers like ``solver`` with what :meth:`FakeOpenAI.script` recorded under ``name``, whatever
   the prompt: in agent mode first the shell commands, then the file reads, then the writes (hostile candidates for
-  the hardening tests are scripted this way, see :mod:`pytest_modelbench.testing.attacks`).
+  the hardening tests are scripted this way, see ``tests/attacks.py``).
 - ``judge-json``: a judge that always answers problem_solved 8, code_clean 6, edge_cases 7 as strict JSON.
 - ``judge-prose``: a judge that answers prose instead of JSON.
 - anything else: like ``noop``.

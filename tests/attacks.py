@@ -12,7 +12,11 @@ that a harness which only looked at the verdict would miss them; the attack code
 - no request reaches the model server from inside a sandbox;
 - a cheat (``cheat=True``) is never counted as solved, and the run finishes with an outcome for every item.
 
-Pure module: no pytest imports; the process scan reads /proc.
+The ``forge-*`` attacks fail the task and forge the check's verdict instead (docs/verdicts.md); each must end
+not solved, marked ``tampered`` where the forgery reached the result. The function-check forgers (``kind``
+``function``) work on a HumanEval-style session (``hostile-fn-target``: ``add`` in ``solution.py``).
+
+Test support, not part of the installed package. Pure module: no pytest imports; the process scan reads /proc.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 SESSION_ID = "hostile-target"
+FN_SESSION_ID = "hostile-fn-target"
+FN_TEST = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n"
 MARKER = "mbh"  # + the run's token: the name (comm) of every process an attack leaves running (15 characters)
 BROKEN = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
@@ -102,6 +108,8 @@ class Attack:
     what: str  # one line for the report
     cheat: bool  # True: the candidate does not really solve the task, so "solved" would be a lie
     build: Callable[[Canaries], Script]
+    kind: str = "pytest"  # the kind of check it attacks (its session: SESSION_ID or FN_SESSION_ID)
+    tampered: bool = False  # True: the forgery reaches the result file every time, so the harness must catch it
 
 
 def _calc(prelude: str, solved: bool = True) -> dict[str, str]:
@@ -185,7 +193,12 @@ except OSError:
     pass
 """
     return Script(_calc(code), commands=(
-        "env; tr '\\0' '\\n' < /proc/self/environ; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done",
+        # Every process, then the ancestors, the nearest last: the output keeps only its tail, and on a busy machine
+        # the other processes' environments would fill it.
+        "env; tr '\\0' '\\n' < /proc/self/environ; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done; "
+        "chain=''; p=$$; while [ \"$p\" -gt 1 ]; do chain=\"$p $chain\"; "
+        "p=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f2); done; "
+        "for p in $chain; do tr '\\0' '\\n' < /proc/$p/environ; done",
         "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done > envdump.txt 2>&1; env >> envdump.txt",
     ))
 
@@ -304,6 +317,219 @@ def _killpg(c: Canaries) -> Script:
     return Script(_calc("import os, signal\nos.killpg(0, signal.SIGKILL)\n"))
 
 
+# -- forgers: the task stays unsolved, the verdict is forged ----------------------------------------------------
+
+_JUNIT = """
+import os, re, sys
+_path = next((a.split('=', 1)[1] for a in sys.argv if a.startswith('--junitxml=')), None)
+
+
+def _all_passed():
+    # every failure and error element goes, and the counts say 0
+    text = open(_path).read()
+    text = re.sub(r'<(failure|error)\\b[^>]*/>', '', text)
+    text = re.sub(r'<(failure|error)\\b.*?</\\1>', '', text, flags=re.S)
+    text = re.sub(r'(failures|errors)="\\d+"', r'\\1="0"', text)
+    open(_path, 'w').write(text)
+"""
+
+
+def _forge_junit_atexit(c: Canaries) -> Script:
+    return Script(_calc(_JUNIT + "import atexit\natexit.register(_all_passed)\n", solved=False))
+
+
+def _forge_junit_fresh(c: Canaries) -> Script:
+    code = _JUNIT + """
+import atexit, glob
+
+
+def _fresh():
+    names = []
+    for f in glob.glob('tests/**/test_*.py', recursive=True):
+        names += [(f[:-3].replace('/', '.'), n) for n in re.findall(r'^def (test_\\w+)', open(f).read(), re.M)]
+    cases = ''.join(f'<testcase classname="{k}" name="{n}" time="0.001" />' for k, n in names)
+    open(_path, 'w').write('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" '
+                           f'failures="0" skipped="0" tests="{len(names)}">{cases}</testsuite></testsuites>')
+    os._exit(0)
+
+
+atexit.register(_fresh)
+"""
+    return Script(_calc(code, solved=False))
+
+
+def _forge_testreport(c: Canaries) -> Script:
+    code = """
+import _pytest.reports as _r
+_init = _r.TestReport.__init__
+
+
+def _passed(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.outcome = 'passed'
+    self.longrepr = None
+
+
+_r.TestReport.__init__ = _passed
+"""
+    return Script(_calc(code, solved=False))
+
+
+def _forge_makereport(c: Canaries) -> Script:
+    code = """
+import gc
+import pytest
+
+
+class _Forger:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        report.outcome = 'passed'
+        report.longrepr = None
+
+
+for _o in gc.get_objects():
+    if type(_o).__name__ == 'PytestPluginManager':
+        _o.register(_Forger(), 'forger')
+        break
+"""
+    return Script(_calc(code, solved=False))
+
+
+def _forge_thread_exit(c: Canaries) -> Script:
+    code = _JUNIT + """
+import threading, time
+
+
+def _watch():
+    # not a daemon: the interpreter waits for it at exit, after pytest wrote the JUnit file
+    for _ in range(2000):
+        if _path and os.path.exists(_path) and '</testsuites>' in open(_path).read():
+            _all_passed()
+            sys.exit(0)
+        time.sleep(0.01)
+
+
+threading.Thread(target=_watch).start()
+"""
+    return Script(_calc(code, solved=False))
+
+
+_WRONG = "def add(a, b):\n    return None\n"
+
+
+def _solution(code: str) -> dict[str, str]:
+    return {"solution.py": f"{_WRONG}\n\n{code.strip()}\n"}
+
+
+def _forge_report_pipe(c: Canaries) -> Script:
+    # The forgery of the report pipe found against the first judge: "ok" to every descriptor, then exit 0.
+    code = """
+import json, os
+for _fd in range(3, 256):
+    try:
+        os.write(_fd, json.dumps({"status": 0, "detail": "ok"}).encode())
+    except OSError:
+        pass
+os._exit(0)
+"""
+    return Script(_solution(code))
+
+
+def _forge_pipe_on_failure(c: Canaries) -> Script:
+    # "passed" whenever a check fails: a tracer that watches check.py raise, then reports and exits.
+    code = """
+import json, os, sys
+
+
+def _report():
+    for _fd in range(3, 256):
+        try:
+            os.write(_fd, json.dumps({"status": 0, "detail": "ok", "sentinel": 1}).encode())
+        except OSError:
+            pass
+    os._exit(0)
+
+
+def _tracer(frame, event, arg):
+    if event == 'exception' and frame.f_code.co_filename == 'check.py':
+        _report()
+    return _tracer
+
+
+sys.settrace(_tracer)
+"""
+    return Script(_solution(code))
+
+
+def _forge_always_equal(c: Canaries) -> Script:
+    code = """
+class _Anything:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+def add(a, b):
+    return _Anything()
+"""
+    return Script(_solution(code))
+
+
+def _forge_fn_thread_exit(c: Canaries) -> Script:
+    code = """
+import os, sys, threading, json
+
+
+def _exit():
+    for _fd in range(3, 256):
+        try:
+            os.write(_fd, json.dumps({"status": 0, "detail": "ok"}).encode())
+        except OSError:
+            pass
+    sys.exit(0)
+
+
+_t = threading.Thread(target=_exit)
+_t.start()
+_t.join()
+"""
+    return Script(_solution(code))
+
+
+def _honest_fn(c: Canaries) -> Script:
+    return Script({"solution.py": "def add(a, b):\n    return a + b\n"})
+
+
+FORGERS: tuple[Attack, ...] = (
+    Attack("forge-junit-atexit", "an atexit handler rewrites the JUnit file as all passed (not solved)", True,
+           _forge_junit_atexit, tampered=True),
+    Attack("forge-junit-fresh", "an atexit handler writes a fresh all-passed JUnit file, then exits 0", True,
+           _forge_junit_fresh, tampered=True),
+    Attack("forge-testreport", "patches pytest's TestReport from the module under test: every report passed",
+           True, _forge_testreport, tampered=True),
+    Attack("forge-makereport", "registers a pytest_runtest_makereport hook from the module under test", True,
+           _forge_makereport, tampered=True),
+    Attack("forge-thread-exit", "a thread rewrites the JUnit file once written, then sys.exit(0)", True,
+           _forge_thread_exit, tampered=True),
+)
+FN_FORGERS: tuple[Attack, ...] = (
+    Attack("forge-report-pipe", "writes an 'ok' report to every descriptor and exits 0 at import", True,
+           _forge_report_pipe, kind="function", tampered=True),
+    Attack("forge-pipe-on-failure", "reports 'ok' (sentinel failed) whenever check.py raises", True,
+           _forge_pipe_on_failure, kind="function", tampered=True),
+    Attack("forge-always-equal", "returns an object equal to anything", True, _forge_always_equal,
+           kind="function", tampered=True),
+    Attack("forge-fn-thread-exit", "writes 'ok' to every descriptor and sys.exit(0) from a thread", True,
+           _forge_fn_thread_exit, kind="function", tampered=True),
+    Attack("honest-fn", "an honest solution next to the forgers (must stay solved)", False, _honest_fn,
+           kind="function"),
+)
+
+
 ATTACKS: tuple[Attack, ...] = (
     Attack("write-absolute", "writes outside the workspace by absolute path (a folder, the real home)", False,
            _write_absolute),
@@ -330,12 +556,23 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("delete-tests", "deletes the tests and conftest.py (task not solved)", True, _delete_tests),
     Attack("kill-parent", "SIGKILLs its parent and grandparent, then solves", False, _kill_parent),
     Attack("killpg", "SIGKILLs its own process group", True, _killpg),
+    *FORGERS,
 )
 
 
-def write_case(folder: Path, check_timeout: float = 5.0) -> Path:
-    """The one session every attack works on (a valid session: the gold change passes, the start does not)."""
+def write_case(folder: Path, check_timeout: float = 20.0, kind: str = "pytest") -> Path:
+    """The one session every attack of ``kind`` works on (valid: the gold change passes, the start does not)."""
     folder.mkdir(parents=True, exist_ok=True)
+    if kind == "function":
+        data: dict[str, Any] = {
+            "id": FN_SESSION_ID, "intent": "build-new", "prompt": "Write add(a, b) in solution.py.",
+            "workspace": {"files": {"solution.py": BROKEN}},
+            "check": {"kind": "function", "entry_point": "add", "test_code": FN_TEST, "timeout": check_timeout},
+            "gold": {"files": {"solution.py": FIXED}},
+        }
+        path = folder / f"{FN_SESSION_ID}.modelbench.json"
+        path.write_text(json.dumps(data, indent=2))
+        return path
     data = {
         "id": SESSION_ID, "intent": "fix-bug", "prompt": "Fix add() in calc.py so that the tests pass.",
         "workspace": {"files": {"calc.py": BROKEN, "conftest.py": START_CONFTEST, "tests/test_calc.py": TESTS}},
@@ -472,7 +709,7 @@ class AttackRun:
 
 
 def run_attacks(root: Path, runner: str, attacks: tuple[Attack, ...] = ATTACKS,
-                env: Mapping[str, str] | None = None, check_timeout: float = 5.0) -> AttackRun:
+                env: Mapping[str, str] | None = None, check_timeout: float = 20.0) -> AttackRun:
     """Run every attack once in ``runner`` (one pytest subprocess, one item per attack) and look for damage."""
     from pytest_modelbench.testing.openai_server import FakeOpenAI
 
@@ -482,7 +719,7 @@ def run_attacks(root: Path, runner: str, attacks: tuple[Attack, ...] = ATTACKS,
         canaries.plant()
         try:
             cases = root / "cases"
-            write_case(cases, check_timeout)
+            write_case(cases, check_timeout, attacks[0].kind if attacks else "pytest")
             (root / "conftest.py").write_text(LEFTOVER_CONFTEST.replace("{marker}", canaries.marker))
             models = script_all(server, canaries, attacks)
             junit = root / "junit.xml"
@@ -536,6 +773,13 @@ def verdict(run: AttackRun, attack: Attack) -> tuple[bool, str]:
         problems.append(f"status {outcome['status']}")
     if attack.cheat and outcome["solved"]:
         problems.append("counted as solved")
+    if attack.kind == "function" and not attack.cheat and not outcome["solved"]:
+        problems.append("an honest solution was not solved")
+    caught = ((outcome.get("evidence") or {}).get("tests") or {}).get("after", {}).get("tampered")
+    if attack.tampered and not caught:
+        problems.append("its forgery was not caught (no tampered mark)")
+    if caught and not attack.tampered:
+        problems.append(f"marked tampered without forging: {caught}")
     escapes = [p for p in run.escaped if any(n in p.rsplit("/", 1)[-1] for n in ESCAPE_NAMES.get(attack.name, ()))]
     if escapes:
         problems.append(f"wrote outside: {', '.join(e.rsplit('/', 1)[-1] for e in escapes)}")
@@ -557,5 +801,7 @@ def verdict(run: AttackRun, attack: Attack) -> tuple[bool, str]:
         how.append("killed at the check timeout")
     elif not after.get("result_file_found", True):
         how.append(f"no result file (exit {after.get('exit_code')})")
+    if caught:
+        how.append(f"caught forging ({caught})")
     how.append("solved anyway" if outcome["solved"] else "not solved")
     return True, ", ".join(how)
