@@ -5,7 +5,7 @@ What is measured
 For every session of ``pytest_modelbench.sources.demo.DemoSource`` a pristine start
 (``write_fileset``) and a gold workspace (``copy_workspace`` + ``apply_gold``) are built
 once in a temporary directory, and the scorer inputs are read the way
-``BenchmarkSession.run_item`` reads them for the ``replay/gold`` candidate:
+``replay.pipeline.run_item`` reads them for the ``replay/gold`` candidate:
 ``touched_files``, ``python_files`` (candidate = gold) and ``all_python_files`` of the start.
 No check and no sandbox runs.
 
@@ -57,6 +57,7 @@ from typing import Any
 from _common import positive_int  # noqa: E402 - bench/ is on sys.path when run as a script
 
 from pytest_modelbench.records import ComponentScore, Session
+from pytest_modelbench.replay.pipeline import all_python_files, python_files
 from pytest_modelbench.replay.workspace import (
     WorkspaceError,
     apply_gold,
@@ -64,7 +65,6 @@ from pytest_modelbench.replay.workspace import (
     touched_files,
     write_fileset,
 )
-from pytest_modelbench.run.session import all_python_files, python_files
 from pytest_modelbench.scoring.complexity import score_complexity
 from pytest_modelbench.scoring.coverage import score_coverage
 from pytest_modelbench.scoring.lint import score_lint

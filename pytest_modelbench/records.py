@@ -204,6 +204,17 @@ class Outcome:
     def session_key(self) -> str:
         return f"{self.source}/{self.session_id}"
 
+    @classmethod
+    def unscored(cls, session: Session, model: str, status: OutcomeStatus, *, repeat_index: int = 0,
+                 reason: str = "", evidence: dict[str, Any] | None = None, cost_usd: float | None = None,
+                 duration_seconds: float = 0.0, num_turns: int = 0) -> Outcome:
+        """An item that was not scored (skipped, failed, over budget): every score is None, never made up, and
+        ``reason`` says why (stored as ``skip_reason``)."""
+        return cls(session_id=session.id, source=session.source, model=model, intent=session.intent, status=status,
+                   solved=None, static_score=None, llm_score=None, combined_score=None, cost_usd=cost_usd,
+                   duration_seconds=duration_seconds, num_turns=num_turns, evidence=dict(evidence or {}),
+                   repeat_index=repeat_index, skip_reason=reason)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["components"] = [asdict(c) for c in self.components]

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_modelbench.report import CAVEAT, REGRESSION_HEADERS, regression_rows
-from pytest_modelbench.report.html import model_rows_of
+from pytest_modelbench.report.tables import leaderboard_table, model_rows_of
 
 
 def cell(value: Any) -> str:
@@ -26,8 +26,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def leaderboard_markdown(artifact: Mapping[str, Any]) -> str:
-    from pytest_modelbench.report.terminal import leaderboard_table
-
     rows = model_rows_of(artifact)
     if not rows:
         return "_no model was scored in this run_"

@@ -118,7 +118,7 @@ def load_run(spec: str, store_path: Path, root: Path, *, trend_runs: int = TREND
 
 def artifact_from_store(store: Store, run_id: str) -> dict[str, Any]:
     """An artifact-shaped document from the store alone; what the store does not keep is absent and said so."""
-    from pytest_modelbench.store.artifact import SCHEMA_VERSION, aggregates
+    from pytest_modelbench.store.artifact import Artifact, RunHeader
 
     row = store.run(run_id)
     if row is None:
@@ -129,24 +129,20 @@ def artifact_from_store(store: Store, run_id: str) -> dict[str, Any]:
     intents = {o.session_key: o.intent for o in outcomes}
     keys = list(dict.fromkeys([*json.loads(row["source_session_ids_json"]), *intents]))
     config.setdefault("rubric", {"name": "?", "version": row["rubric_version"], "weights": {}})
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run": {"id": run_id, "name": row["name"], "status": row["status"], "interrupted": False,
-                "created": _iso(row["created_ts"]), "completed": _iso(row["completed_ts"]), "config": config},
-        "candidates": [{"model": m, "reference": m.startswith("replay/"), "fingerprint": {}} for m in models],
-        "sessions": [{"key": k, "intent": intents.get(k, "unknown"), "size_band": "unknown", "content_hash": ""}
-                     for k in keys],
-        "outcomes": [o.to_dict() for o in outcomes],
-        "aggregates": aggregates(outcomes, models),
-        "budget": {"cap_usd": None, "spent_usd": row["total_cost_usd"],
-                   "skipped": sum(1 for o in outcomes if o.status == "cancelled-over-budget")},
-        "regressions": [],
-        "recommendations": [],
-        "warnings": [f"rebuilt from the store: no JSON artifact of run {run_id} next to it; budget cap, model "
-                     "fingerprints, regressions, recommendations, prompts and the interrupted flag are not kept "
-                     "in the store"],
-        "extra": {"rebuilt_from_store": True},
-    }
+    return Artifact(
+        run=RunHeader(id=run_id, name=row["name"], status=row["status"], interrupted=False,
+                      created=_iso(row["created_ts"]), completed=_iso(row["completed_ts"]), config=config),
+        candidates=[{"model": m, "reference": m.startswith("replay/"), "fingerprint": {}} for m in models],
+        sessions=[{"key": k, "intent": intents.get(k, "unknown"), "size_band": "unknown", "content_hash": ""}
+                  for k in keys],
+        outcomes=outcomes,
+        budget={"cap_usd": None, "spent_usd": row["total_cost_usd"],
+                "skipped": sum(1 for o in outcomes if o.status == "cancelled-over-budget")},
+        warnings=[f"rebuilt from the store: no JSON artifact of run {run_id} next to it; budget cap, model "
+                  "fingerprints, regressions, recommendations, prompts and the interrupted flag are not kept "
+                  "in the store"],
+        extra={"rebuilt_from_store": True},
+    ).to_dict()
 
 
 def trend_history(store: Store, run_id: str, limit: int = TREND_RUNS) -> list[dict[str, Any]]:

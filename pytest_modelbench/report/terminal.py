@@ -1,46 +1,60 @@
-"""The terminal leaderboard printed after pytest's summary."""
+"""The terminal leaderboard printed after pytest's summary.
+
+Takes data, not the run's session object: a :class:`RunSummary` the plugin builds at the end of a run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_modelbench.analysis.leaderboard import (
     RANK_RULE,
-    IntentRow,
     ModelRow,
     intent_rows,
     invalid_sessions,
     model_rows,
     tampered_outcomes,
 )
+from pytest_modelbench.records import Outcome
+from pytest_modelbench.report import CAVEAT
+from pytest_modelbench.report.tables import fmt as _f
+from pytest_modelbench.report.tables import intent_table, leaderboard_table
 
 if TYPE_CHECKING:
     from pytest_modelbench.analysis.gate import GateResult
     from pytest_modelbench.analysis.recommend import Recommendation
-    from pytest_modelbench.run.session import BenchmarkSession
+
+HOW_TO_ADD_MODELS = (
+    "modelbench: running the reference candidates replay/gold and replay/noop only; add real models with "
+    "--models (or ini modelbench_models)."
+)
 
 
-def _f(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+@dataclass(frozen=True)
+class RunSummary:
+    """What the end-of-run summary shows of a finished run."""
 
-
-def _usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
-
-
-def leaderboard_table(rows: list[ModelRow]) -> tuple[list[str], list[list[Any]]]:
-    headers = ["rank", "model", "n", "solved", "solve rate [95% CI]", "static", "llm", "cost", "combined [95% CI]",
-               "total $", "$/solved", "median s", "turns", "skipped", "errors"]
-    body = []
-    for r in rows:
-        rate = "—" if r.solve_rate is None else f"{r.solve_rate:.2f} [{r.solve_rate_low:.2f}, {r.solve_rate_high:.2f}]"
-        combined = (_f(r.combined) if r.combined is None or r.combined_low is None
-                    else f"{r.combined:.2f} [{r.combined_low:.2f}, {r.combined_high:.2f}]")
-        body.append([r.rank, r.model, r.n, r.solved, rate, _f(r.static), _f(r.llm), _f(r.cost_score),
-                     combined, _usd(r.total_cost_usd), "—" if r.cost_per_solved_usd is None
-                     else _usd(r.cost_per_solved_usd), _f(r.median_seconds), _f(r.mean_turns, 1), r.skipped,
-                     f"{r.errors} + {r.tampered} tampered" if r.tampered else r.errors])
-    return headers, body
+    run_id: str
+    outcomes: Sequence[Outcome]  # in the order they arrived (resumed ones first)
+    models: Sequence[str]
+    rubric_name: str
+    rubric_version: int | str
+    runner: str
+    sessions: int  # in this run (this shard's, with --modelbench-shard)
+    store: Path
+    shard: Mapping[str, Any] | None = None
+    judge: str | None = None
+    models_configured: bool = True
+    recommendations: Sequence[Recommendation] = ()
+    budget: Mapping[str, Any] | None = None  # the artifact's budget when the door to the models was open
+    runner_warning: str | None = None
+    artifact_path: Path | None = None
+    notes: Sequence[str] = ()  # where the HTML report and step summary went
+    warnings: Sequence[str] = ()  # what could not be written
+    resumed: int = 0  # items reused from the store with --modelbench-resume
 
 
 def repeat_lines(rows: list[ModelRow]) -> list[str]:
@@ -59,19 +73,14 @@ def recommendation_lines(recommendations: list[Recommendation]) -> list[str]:
     return [f"  {rec.text()}" for rec in recommendations]
 
 
-def intent_table(rows: list[IntentRow]) -> tuple[list[str], list[list[Any]]]:
-    headers = ["intent", "model", "n", "solved", "solve rate", "combined"]
-    return headers, [[r.intent, r.model, r.n, r.solved, _f(r.solve_rate), _f(r.combined)] for r in rows]
-
-
-def render_summary(tr: Any, bench: BenchmarkSession) -> None:
+def render_summary(tr: Any, run: RunSummary) -> None:
+    """The leaderboard, per-intent table, recommendations and the run's facts, on pytest's terminal reporter."""
     from tabulate import tabulate
 
-    from pytest_modelbench.run.session import CAVEAT, HOW_TO_ADD_MODELS
-
-    outcomes = bench.outcomes
-    tr.write_sep("=", f"modelbench leaderboard — run {bench.run_id}")
-    headers, body = leaderboard_table(model_rows(outcomes, bench.settings.models))
+    outcomes = run.outcomes
+    rows = model_rows(outcomes, run.models)
+    tr.write_sep("=", f"modelbench leaderboard — run {run.run_id}")
+    headers, body = leaderboard_table(rows)
     tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
     tr.write_line(RANK_RULE)
     intents = intent_rows(outcomes)
@@ -80,13 +89,13 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
         tr.write_line("per intent:")
         headers, body = intent_table(intents)
         tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
-    recommendations = getattr(bench, "recommendations", None)
+    recommendations = list(run.recommendations)
     if recommendations:
         tr.write_line("")
         tr.write_line(f"recommendation per intent (floor: {recommendations[0].floor} scored replays per model):")
         for line in recommendation_lines(recommendations):
             tr.write_line(line)
-    repeats = repeat_lines(model_rows(outcomes, bench.settings.models))
+    repeats = repeat_lines(rows)
     if repeats:
         tr.write_line("")
         for line in repeats:
@@ -105,32 +114,18 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
         for entry in tampered:
             tr.write_line(f"  {entry['model']} on {entry['session']}: {entry['evidence']}", red=True)
     tr.write_line("")
-    rubric = bench.rubric
-    tr.write_line(f"rubric: {rubric.name} v{rubric.version}; runner: {bench.runner.name}; "
-                  f"sessions: {len(bench.plan.sessions)}; models: {len(bench.settings.models)}")
-    shard = bench.plan.shard
+    tr.write_line(f"rubric: {run.rubric_name} v{run.rubric_version}; runner: {run.runner}; "
+                  f"sessions: {run.sessions}; models: {len(run.models)}")
+    shard = run.shard
     if shard:
-        tr.write_line(f"shard {shard['index']}/{shard['count']}: {len(bench.plan.sessions)} of the sample's "
+        tr.write_line(f"shard {shard['index']}/{shard['count']}: {run.sessions} of the sample's "
                       f"{shard['sample_sessions']} session(s); join all shards' artifacts with modelbench merge")
-    rows = model_rows(outcomes, bench.settings.models)
-    names = sorted({name for r in rows for name in r.coverage})
-    if names:
-        # Grading coverage: the share of scored outcomes in which each component is present.
-        cells = []
-        for name in names:
-            shares = [r.coverage.get(name, 0.0) for r in rows if r.n]
-            cells.append(f"{name} {100 * min(shares):.0f}%" if shares and min(shares) == max(shares)
-                         else f"{name} {100 * min(shares):.0f}-{100 * max(shares):.0f}%")
-        tr.write_line("grading coverage: " + ", ".join(cells))
-    reasons = sorted({f"{c.name}: {c.reason}" for o in outcomes for c in o.components if not c.present})
-    if reasons:
-        tr.write_line("missing components (never imputed): " + "; ".join(reasons[:8])
-                      + (" ..." if len(reasons) > 8 else ""))
-    if bench.settings.judge and bench.settings.judge in bench.settings.models:
-        tr.write_line(f"warning: the judge {bench.settings.judge} is also a candidate: it grades its own work",
-                      yellow=True)
-    budget = bench.artifact.get("budget", {}) if getattr(bench, "artifact", None) else {}
-    if bench.broker is not None:
+    for line in _grading_lines(rows, outcomes):
+        tr.write_line(line)
+    if run.judge and run.judge in run.models:
+        tr.write_line(f"warning: the judge {run.judge} is also a candidate: it grades its own work", yellow=True)
+    if run.budget is not None:
+        budget = run.budget
         cap = "none" if budget.get("cap_usd") is None else f"${budget['cap_usd']:.4f}"
         tr.write_line(f"budget: cap {cap}, spent ${budget.get('spent_usd', 0.0):.4f} "
                       f"(judge ${budget.get('judge_spent_usd', 0.0):.4f}), skipped "
@@ -138,19 +133,39 @@ def render_summary(tr: Any, bench: BenchmarkSession) -> None:
                       f"{budget.get('requests_sent', 0)}, cache hits {budget.get('cache_hits', 0)}")
     if any(o.evidence.get("replay", {}).get("leaks_test_output") for o in outcomes):
         tr.write_line("note: iterative replays saw the check's failing output (leaks test output)")
-    if bench.runner_warning:
-        tr.write_line(f"warning: {bench.runner_warning}", yellow=True)
-    if not bench.settings.models_configured:
+    if run.runner_warning:
+        tr.write_line(f"warning: {run.runner_warning}", yellow=True)
+    if not run.models_configured:
         tr.write_line(HOW_TO_ADD_MODELS)
-    tr.write_line(f"store: {bench.settings.store}")
-    if bench.artifact_path is not None:
-        tr.write_line(f"artifact: {bench.artifact_path}")
-    notes, warnings = getattr(bench, "report_notes", ([], []))
-    for note in notes:
+    tr.write_line(f"store: {run.store}")
+    if run.artifact_path is not None:
+        tr.write_line(f"artifact: {run.artifact_path}")
+    for note in run.notes:
         tr.write_line(note)
-    for warning in warnings:
+    for warning in run.warnings:
         tr.write_line(f"warning: {warning}", yellow=True)
     tr.write_line(CAVEAT)
+    if run.resumed:
+        tr.write_line(f"modelbench: resumed run {run.run_id}: {run.resumed} complete item(s) reused from the store "
+                      f"(deselected), {len(outcomes) - run.resumed} run now")
+
+
+def _grading_lines(rows: Sequence[ModelRow], outcomes: Sequence[Outcome]) -> list[str]:
+    """Grading coverage (the share of scored outcomes in which each component is present) and why any is missing."""
+    lines = []
+    names = sorted({name for r in rows for name in r.coverage})
+    if names:
+        cells = []
+        for name in names:
+            shares = [r.coverage.get(name, 0.0) for r in rows if r.n]
+            cells.append(f"{name} {100 * min(shares):.0f}%" if shares and min(shares) == max(shares)
+                         else f"{name} {100 * min(shares):.0f}-{100 * max(shares):.0f}%")
+        lines.append("grading coverage: " + ", ".join(cells))
+    reasons = sorted({f"{c.name}: {c.reason}" for o in outcomes for c in o.components if not c.present})
+    if reasons:
+        lines.append("missing components (never imputed): " + "; ".join(reasons[:8])
+                     + (" ..." if len(reasons) > 8 else ""))
+    return lines
 
 
 def render_gate(tr: Any, gate: GateResult) -> None:
@@ -169,3 +184,6 @@ def render_gate(tr: Any, gate: GateResult) -> None:
     tr.write_line(tabulate(body, headers=["model", "metric", "baseline", "current", "delta", "evidence"],
                            tablefmt="github"))
 
+
+__all__ = ["HOW_TO_ADD_MODELS", "RunSummary", "intent_table", "leaderboard_table", "recommendation_lines",
+           "render_gate", "render_summary", "repeat_lines"]

@@ -9,6 +9,7 @@ import pytest
 from pytest_modelbench.records import ComponentScore, Session
 from pytest_modelbench.replay import ReplayResult
 from pytest_modelbench.replay.reference import replay_reference
+from pytest_modelbench.run.stash import bench_of
 from pytest_modelbench.runners import Runner, make_runner
 from pytest_modelbench.sampling.sample import stratified_sample
 from pytest_modelbench.scoring.context import ScoreContext
@@ -40,19 +41,15 @@ def pytest_modelbench_replay(
     if reference is not None:
         return reference
     from pytest_modelbench.replay.modes import ReplayConfig, replay_with_model
-    from pytest_modelbench.run.session import BenchmarkSession
 
-    bench = config.pluginmanager.get_plugin("modelbench-session")
-    assert isinstance(bench, BenchmarkSession)
+    bench = bench_of(config)
     refused = bench.precheck(model)
     if refused is not None:  # a cloud model without --allow-cloud, or the cap already reached: no call at all
         status, reason = refused
         return ReplayResult(turns=0, cost_usd=0.0, evidence={"precheck": reason, "model_calls": 0}, status=status,
                             reason=reason)
     prepared = bench.cache.prepare(session, bench.checker)  # cached: a file read
-    from pytest_modelbench.models.providers import parse_model_settings
-
-    ms = parse_model_settings(list(bench.settings.model_settings_lines)).get(model)
+    ms = bench.settings.model_settings.get(model)
     replay_config = ReplayConfig(mode=bench.settings.replay_mode, max_iterations=bench.settings.max_iterations,
                                  max_turns=bench.settings.max_turns, tool_protocol=ms.tools if ms else "native")
     client = bench.client if not repeat_index else bench.client.for_repeat(repeat_index)
@@ -71,10 +68,7 @@ def pytest_modelbench_score(config: pytest.Config, context: ScoreContext) -> lis
     scores = static_components(context)
     wanted = wanted_components(context)
     if "llm" in wanted:
-        from pytest_modelbench.run.session import BenchmarkSession
-
-        bench = config.pluginmanager.get_plugin("modelbench-session")
-        assert isinstance(bench, BenchmarkSession)
+        bench = bench_of(config)
         judge = bench.settings.judge
         client = bench.client if judge else None
         component, evidence = score_judge(client, judge, context.session.prompt, context.diff)

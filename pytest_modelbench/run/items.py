@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from pytest_modelbench.errors import ModelbenchError
+from pytest_modelbench.errors import ModelbenchError, UserError
 from pytest_modelbench.records import Outcome, Session
+from pytest_modelbench.run.stash import bench_of
 
 
 class ModelbenchHarnessError(ModelbenchError):
@@ -29,22 +30,20 @@ class ModelbenchItem(pytest.Item):
         self.outcome: Outcome | None = None
 
     def setup(self) -> None:
-        from pytest_modelbench.run.session import BenchmarkSession
+        from pytest_modelbench.replay.pipeline import run_item
 
-        bench = self.config.pluginmanager.get_plugin("modelbench-session")
-        assert isinstance(bench, BenchmarkSession)
+        # The runner is decided here on an xdist worker: a RunnerError (a UserError) is the item's error, not the
+        # replay's failure, so it stays outside the try.
+        context = bench_of(self.config).item_context()
         started = time.monotonic()
         try:
-            self.outcome = bench.run_item(self.record, self.model, self.repeat_index)
-        except pytest.UsageError:
+            self.outcome = run_item(self.record, self.model, self.repeat_index, context)
+        except pytest.UsageError:  # raised by a hook implementation: the user's to fix, not a harness fault
             raise
         except Exception as exc:
-            self.outcome = Outcome(
-                session_id=self.record.id, source=self.record.source, model=self.model, intent=self.record.intent,
-                status="failed", solved=None, static_score=None, llm_score=None, combined_score=None, cost_usd=None,
-                duration_seconds=round(time.monotonic() - started, 3), num_turns=0,
-                evidence={"error": f"{type(exc).__name__}: {exc}"}, repeat_index=self.repeat_index,
-            )
+            self.outcome = Outcome.unscored(self.record, self.model, "failed", repeat_index=self.repeat_index,
+                                            evidence={"error": f"{type(exc).__name__}: {exc}"},
+                                            duration_seconds=round(time.monotonic() - started, 3))
             raise ModelbenchHarnessError(f"{self.nodeid}: harness error: {type(exc).__name__}: {exc}") from exc
         self._record_properties(self.outcome)
         if self.outcome.status in ("skipped", "cancelled-over-budget"):
@@ -70,11 +69,7 @@ class ModelbenchItem(pytest.Item):
         self.user_properties.extend(props.items())
 
     def runtest(self) -> None:
-        from pytest_modelbench.run.session import BenchmarkSession
-
-        bench = self.config.pluginmanager.get_plugin("modelbench-session")
-        assert isinstance(bench, BenchmarkSession)
-        minimum = bench.settings.min_score
+        minimum = bench_of(self.config).settings.min_score
         outcome = self.outcome
         if minimum is not None and outcome is not None:
             score = outcome.combined_score
@@ -88,6 +83,8 @@ class ModelbenchItem(pytest.Item):
             if cause is not None and not isinstance(cause, AssertionError):
                 return text + "\n" + str(super().repr_failure(excinfo.__class__.from_exception(cause)))
             return text
+        if isinstance(excinfo.value, UserError):  # a bad option or setup: its message says what to fix
+            return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from pytest_modelbench.run.optiontable import DEFAULT_STORE, OPTIONS, Option
+
+if TYPE_CHECKING:
+    from pytest_modelbench.models.providers import ModelSettings
 
 INTENTS = ("fix-bug", "refactor", "build-new", "test", "docs", "ops", "explore")
 RUNNERS = ("auto", "bwrap", "local")
@@ -69,6 +72,7 @@ class Settings:
     max_turns: int = 20
     model_timeout: float = 120.0
     model_settings_lines: tuple[str, ...] = ()
+    model_settings: Mapping[str, ModelSettings] = field(default_factory=dict)  # the lines above, parsed once
     judge: str | None = None
     check_command: str | None = None
     sample_manifest: Path | None = None
@@ -327,7 +331,7 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
     from pytest_modelbench.models.providers import parse_model_settings
 
     try:
-        parse_model_settings(list(lines))
+        model_settings = parse_model_settings(list(lines))
     except ValueError as exc:
         raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
     return {
@@ -342,5 +346,6 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         "max_turns": _int("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
         "model_timeout": _float("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
         "model_settings_lines": lines,
+        "model_settings": model_settings,
         "judge": (by_flag["--judge"]() or "").strip() or None,
     }

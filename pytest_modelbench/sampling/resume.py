@@ -105,10 +105,8 @@ def crashed_outcome(nodeid: str, message: str, sessions_by_key: Mapping[str, Ses
     if parsed is None or session is None:
         return None
     reason = f"the worker running this item died: {message}"
-    return Outcome(session_id=session.id, source=session.source, model=parsed[1], intent=session.intent,
-                   status="failed", solved=None, static_score=None, llm_score=None, combined_score=None,
-                   cost_usd=None, duration_seconds=0.0, num_turns=0, skip_reason=reason,
-                   evidence={"error": reason, "crashed": True}, repeat_index=parsed[2])
+    return Outcome.unscored(session, parsed[1], "failed", repeat_index=parsed[2], reason=reason,
+                            evidence={"error": reason, "crashed": True})
 
 
 def parse_node_id(nodeid: str, models: Sequence[str]) -> tuple[str, str, int] | None:

@@ -20,7 +20,7 @@ from typing import Any
 from pytest_modelbench.analysis.recommend import recommend
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
-from pytest_modelbench.store.artifact import SCHEMA_VERSION, aggregates
+from pytest_modelbench.store.artifact import SCHEMA_VERSION, Artifact, RunHeader
 
 
 class MergeError(UserError, ValueError):
@@ -157,28 +157,19 @@ def merge_artifacts(shards: Sequence[tuple[str, dict[str, Any]]], run_id: str, n
                                "git_commit": a["run"]["config"].get("git_commit"),
                                "machine": a["run"]["config"].get("machine")}
                               for label, a, (k, n) in by_index]}
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run": {
-            "id": run_id,
-            "name": name if name is not None else indexed[0][1]["run"].get("name"),
-            "status": "complete",
-            "interrupted": False,
-            "created": min(a["run"]["created"] for _, a, _ in indexed),
-            "completed": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
-            "config": config,
-        },
-        "candidates": candidates,
-        "sessions": [sessions[k] for k in sorted(sessions)],
-        "outcomes": [o.to_dict() for o in records],
-        "aggregates": aggregates(records, models),
-        "budget": _merge_budget([a["budget"] for _, a, _ in indexed], records),
-        "regressions": [],
+    return Artifact(
+        run=RunHeader(id=run_id, name=name if name is not None else indexed[0][1]["run"].get("name"),
+                      status="complete", interrupted=False,
+                      created=min(a["run"]["created"] for _, a, _ in indexed),
+                      completed=datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"), config=config),
+        candidates=candidates,
+        sessions=[sessions[k] for k in sorted(sessions)],
+        outcomes=records,
+        budget=_merge_budget([a["budget"] for _, a, _ in indexed], records),
         # the same per-run recommendation a single run over these outcomes stores
-        "recommendations": [r.to_dict() for r in recommend(records, run_id=run_id)],
-        "warnings": warnings,
-        "extra": {},
-    }
+        recommendations=[r.to_dict() for r in recommend(records, run_id=run_id)],
+        warnings=warnings,
+    ).to_dict()
 
 
 def _merge_candidates(shards: Sequence[tuple[str, dict[str, Any]]], models: Sequence[str],

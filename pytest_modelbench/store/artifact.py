@@ -8,17 +8,14 @@ import platform
 import secrets
 import subprocess
 import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pytest_modelbench.analysis.leaderboard import intent_rows, invalid_sessions, model_rows
-from pytest_modelbench.records import Outcome
-
-if TYPE_CHECKING:
-    from pytest_modelbench.run.session import BenchmarkSession
+from pytest_modelbench.records import Outcome, Session
 
 SCHEMA_VERSION = 1
 
@@ -61,42 +58,95 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def build_artifact(bench: BenchmarkSession, outcomes: list[Outcome], *, status: str, interrupted: bool,
-                   total_cost: float | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunHeader:
+    """The artifact's ``run`` object."""
+
+    id: str
+    name: str | None
+    status: str
+    interrupted: bool
+    created: str  # ISO 8601, UTC
+    completed: str
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A run's JSON artifact as a typed record. :meth:`to_dict` is the one place the document is assembled: at the
+    end of a run, by ``modelbench merge`` and for a run rebuilt from the store; the aggregates are computed there."""
+
+    run: RunHeader
+    candidates: Sequence[Mapping[str, Any]]  # one per model, in the run's model order
+    sessions: Sequence[Mapping[str, Any]]
+    outcomes: Sequence[Outcome]
+    budget: Mapping[str, Any]
+    regressions: Sequence[Mapping[str, Any]] = ()
+    recommendations: Sequence[Mapping[str, Any]] = ()
+    warnings: Sequence[str] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def models(self) -> list[str]:
+        return [str(c["model"]) for c in self.candidates]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run": {"id": self.run.id, "name": self.run.name, "status": self.run.status,
+                    "interrupted": self.run.interrupted, "created": self.run.created,
+                    "completed": self.run.completed, "config": dict(self.run.config)},
+            "candidates": [dict(c) for c in self.candidates],
+            "sessions": [dict(s) for s in self.sessions],
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "aggregates": aggregates(self.outcomes, self.models),
+            "budget": dict(self.budget),
+            "regressions": [dict(r) for r in self.regressions],
+            "recommendations": [dict(r) for r in self.recommendations],
+            "warnings": list(self.warnings),
+            "extra": dict(self.extra),
+        }
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the controller knows of a finished run besides its outcomes: the data its artifact is built from."""
+
+    run_id: str
+    name: str | None
+    started: float  # epoch seconds
+    config: Mapping[str, Any]  # the run config the store holds (options, rubric, strata, environment)
+    models: Sequence[str]
+    sessions: Sequence[Session]
+    budget_cap_usd: float | None = None
+    ledger: Mapping[str, Any] = field(default_factory=dict)  # the broker's budget ledger, when models ran
+    fingerprints: Mapping[str, Any] = field(default_factory=dict)  # model -> what the door saw of it
+    broker_stats: Mapping[str, Any] = field(default_factory=dict)  # requests sent, cache hits
+    warnings: Sequence[str] = ()
+
+
+def build_artifact(facts: RunFacts, outcomes: Sequence[Outcome], *, status: str, interrupted: bool,
+                   recommendations: Sequence[Mapping[str, Any]] = (), regressions: Sequence[Mapping[str, Any]] = (),
+                   warnings: Sequence[str] = ()) -> Artifact:
+    """The artifact of a run that just ended (``warnings``: the gate's, after the run's own)."""
     import time
 
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run": {
-            "id": bench.run_id,
-            "name": bench.settings.name,
-            "status": status,
-            "interrupted": interrupted,
-            "created": _iso(bench.started),
-            "completed": _iso(time.time()),
-            "config": bench.run_config(),
-        },
-        "candidates": [
-            {"model": m, "reference": m.startswith("replay/"), "fingerprint": {"kind": "reference"}
-             if m.startswith("replay/") else bench.fingerprints.get(m, {})}
-            for m in bench.settings.models
-        ],
-        "sessions": [
-            {"key": s.key, "intent": s.intent, "size_band": s.size_band, "content_hash": s.content_hash(),
-             "prompt_first_line": prompt_first_line(s.prompt)}
-            for s in bench.plan.sessions
-        ],
-        "outcomes": [o.to_dict() for o in outcomes],
-        "aggregates": aggregates(outcomes, bench.settings.models),
-        "budget": budget_summary(bench, outcomes),
-        "regressions": [],
-        "recommendations": [],
-        "warnings": [w for w in (bench.runner_warning, judge_warning(bench)) if w],
-        "extra": {},
-    }
+    return Artifact(
+        run=RunHeader(id=facts.run_id, name=facts.name, status=status, interrupted=interrupted,
+                      created=_iso(facts.started), completed=_iso(time.time()), config=facts.config),
+        candidates=[{"model": m, "reference": m.startswith("replay/"), "fingerprint": {"kind": "reference"}
+                     if m.startswith("replay/") else facts.fingerprints.get(m, {})} for m in facts.models],
+        sessions=[{"key": s.key, "intent": s.intent, "size_band": s.size_band, "content_hash": s.content_hash(),
+                   "prompt_first_line": prompt_first_line(s.prompt)} for s in facts.sessions],
+        outcomes=outcomes,
+        budget=budget_summary(facts, outcomes),
+        regressions=regressions,
+        recommendations=recommendations,
+        warnings=[*facts.warnings, *warnings],
+    )
 
 
-def aggregates(outcomes: list[Outcome], models: Sequence[str]) -> dict[str, Any]:
+def aggregates(outcomes: Sequence[Outcome], models: Sequence[str]) -> dict[str, Any]:
     """The artifact's aggregates; the one place a run's outcomes become them (runs and ``modelbench merge``)."""
     return {
         "per_model": [r.to_dict() for r in model_rows(outcomes, models)],
@@ -116,26 +166,25 @@ def prompt_first_line(prompt: str) -> str:
     return line if len(line) <= PROMPT_LINE_CHARS else line[:PROMPT_LINE_CHARS - 1] + "…"
 
 
-def judge_warning(bench: BenchmarkSession) -> str | None:
-    judge = bench.settings.judge
-    if judge and judge in bench.settings.models:
+def judge_warning(judge: str | None, models: Sequence[str]) -> str | None:
+    if judge and judge in models:
         return f"the judge {judge} is also a candidate: it grades its own work"
     return None
 
 
-def budget_summary(bench: BenchmarkSession, outcomes: list[Outcome]) -> dict[str, Any]:
+def budget_summary(facts: RunFacts, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Cap and spend from the broker's ledger (the truth, judge included later), skips from the outcomes."""
-    ledger = bench.budget_final or {}
+    ledger = facts.ledger
     return {
-        "cap_usd": bench.settings.budget_cap_usd,
+        "cap_usd": facts.budget_cap_usd,
         "spent_usd": ledger.get("spent_usd", 0.0),
         "reserved_usd": ledger.get("reserved_usd", 0.0),
         "refused_calls": ledger.get("refused", 0),
         "skipped": sum(1 for o in outcomes if o.status == "cancelled-over-budget"),
         "judge_spent_usd": round(sum((o.evidence.get("llm") or {}).get("cost_usd") or 0.0 for o in outcomes), 9),
         "candidates_spent_usd": round(sum(o.cost_usd or 0.0 for o in outcomes), 9),
-        "requests_sent": bench.broker_stats.get("requests_sent", 0),
-        "cache_hits": bench.broker_stats.get("cache_hits", 0),
+        "requests_sent": facts.broker_stats.get("requests_sent", 0),
+        "cache_hits": facts.broker_stats.get("cache_hits", 0),
     }
 
 
@@ -153,5 +202,6 @@ def write_artifact(artifact: dict[str, Any], path: Path) -> None:
         raise
 
 
-__all__ = ["SCHEMA_VERSION", "aggregates", "build_artifact", "default_artifact_path", "environment_info",
+__all__ = ["SCHEMA_VERSION", "Artifact", "RunFacts", "RunHeader", "aggregates", "build_artifact", "budget_summary",
+           "judge_warning", "prompt_first_line", "default_artifact_path", "environment_info",
            "new_run_id", "write_artifact"]

@@ -1,0 +1,52 @@
+"""The tables every report shares (terminal, HTML, markdown, the CLI): rows and cells over the aggregates.
+
+Pure module: no pytest, no rendering library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from pytest_modelbench.analysis.leaderboard import IntentRow, ModelRow
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    """A score or a duration; an em dash when missing."""
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def usd(value: float | None) -> str:
+    """Dollars to the hundredth of a cent; "unknown" when a price is unknown."""
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def model_rows_of(artifact: Mapping[str, Any]) -> list[ModelRow]:
+    """The artifact's per-model aggregates as :class:`ModelRow` (fields the artifact lacks keep their defaults)."""
+    names = {f.name for f in fields(ModelRow)}
+    return [ModelRow(**{k: v for k, v in d.items() if k in names})
+            for d in (artifact.get("aggregates") or {}).get("per_model", [])]
+
+
+def leaderboard_table(rows: list[ModelRow]) -> tuple[list[str], list[list[Any]]]:
+    headers = ["rank", "model", "n", "solved", "solve rate [95% CI]", "static", "llm", "cost", "combined [95% CI]",
+               "total $", "$/solved", "median s", "turns", "skipped", "errors"]
+    body = []
+    for r in rows:
+        rate = "—" if r.solve_rate is None else f"{r.solve_rate:.2f} [{r.solve_rate_low:.2f}, {r.solve_rate_high:.2f}]"
+        combined = (fmt(r.combined) if r.combined is None or r.combined_low is None
+                    else f"{r.combined:.2f} [{r.combined_low:.2f}, {r.combined_high:.2f}]")
+        body.append([r.rank, r.model, r.n, r.solved, rate, fmt(r.static), fmt(r.llm), fmt(r.cost_score),
+                     combined, usd(r.total_cost_usd), "—" if r.cost_per_solved_usd is None
+                     else usd(r.cost_per_solved_usd), fmt(r.median_seconds), fmt(r.mean_turns, 1), r.skipped,
+                     f"{r.errors} + {r.tampered} tampered" if r.tampered else r.errors])
+    return headers, body
+
+
+def intent_table(rows: list[IntentRow]) -> tuple[list[str], list[list[Any]]]:
+    headers = ["intent", "model", "n", "solved", "solve rate", "combined"]
+    return headers, [[r.intent, r.model, r.n, r.solved, fmt(r.solve_rate), fmt(r.combined)] for r in rows]
+
+
+__all__ = ["fmt", "intent_table", "leaderboard_table", "model_rows_of", "usd"]
