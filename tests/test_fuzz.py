@@ -32,7 +32,8 @@ from pytest_modelbench.sources.casefile import read_case_data, session_from_data
 from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser
 from pytest_modelbench.sources.transcripts.codex import CodexParser
 from pytest_modelbench.sources.transcripts.common import read_new_lines
-from pytest_modelbench.sources.transcripts.index import feed_lines, summarize
+from pytest_modelbench.sources.transcripts.features import summarize
+from pytest_modelbench.sources.transcripts.index import feed_lines
 
 from .helpers import DATA
 
@@ -114,9 +115,9 @@ def transcript_lines(originals: list[dict[str, Any]]) -> st.SearchStrategy[str]:
 def _check_parser(parser: ClaudeParser | CodexParser, lines: list[str]) -> None:
     feed_lines(parser, lines, 1)
     state = parser.dump()
-    event(f"lines broken: {'some' if state['broken'] else 'none'}")
-    assert state["lines"] == len(lines)
-    assert state["broken"] <= len(lines)
+    event(f"lines broken: {'some' if state.broken else 'none'}")
+    assert state.lines == len(lines)
+    assert state.broken <= len(lines)
     json.dumps(state)  # the state is stored in the history index: it must stay JSON
     summarize("fuzz/x", [state], "fuzz.jsonl")  # and what is built from it must not raise either
 

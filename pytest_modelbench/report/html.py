@@ -15,6 +15,8 @@ from typing import Any
 
 from pytest_modelbench.analysis.leaderboard import RANK_RULE, ModelRow
 from pytest_modelbench.report import CAVEAT, REGRESSION_HEADERS, regression_rows
+from pytest_modelbench.report.formats import fixed as _f
+from pytest_modelbench.report.formats import usd as _usd
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
@@ -63,14 +65,6 @@ nav a { color: #1f5fa8; text-decoration: none; margin-right: 10px; }
 def _e(value: Any) -> str:
     """Escape any value for HTML text and attribute values."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _f(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def _usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 def _cut(text: str, n: int) -> str:

@@ -12,19 +12,13 @@ from pytest_modelbench.analysis.leaderboard import (
     invalid_sessions,
     model_rows,
 )
+from pytest_modelbench.report.formats import fixed as _f
+from pytest_modelbench.report.formats import usd as _usd
 
 if TYPE_CHECKING:
     from pytest_modelbench.analysis.gate import GateResult
     from pytest_modelbench.analysis.recommend import Recommendation
     from pytest_modelbench.run.session import BenchmarkSession
-
-
-def _f(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def _usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 def leaderboard_table(rows: list[ModelRow]) -> tuple[list[str], list[list[Any]]]:

@@ -582,7 +582,7 @@ def build_plan(config: pytest.Config, settings: Settings) -> Plan:
     provided: set[str] = set()
     from pytest_modelbench.sampling.manifest import ManifestError, build_manifest, read_manifest, write_manifest
     from pytest_modelbench.sampling.sample import stratum_counts
-    from pytest_modelbench.sources.transcripts.common import TranscriptSource
+    from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
     is_worker = hasattr(config, "workerinput")
     manifest_path = settings.sample_manifest
