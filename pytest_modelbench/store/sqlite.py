@@ -1,4 +1,8 @@
-"""The SQLite history: runs and outcomes, safe for several writers (WAL, busy timeout, short transactions)."""
+"""The SQLite history: runs and outcomes, safe for several writers (WAL, busy timeout, short transactions).
+
+:func:`connect` is the one way to open the store file: the :class:`Store` and the transcript history index
+(``sources/transcripts/index.py``) share it.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ def connect(path: Path) -> sqlite3.Connection:
         check_schema(db)
         db.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL survives any crash of the process (only an OS crash can lose the last commits) and
-        # spares an fsync per outcome.
+        # spares an fsync per commit (one per outcome; one per folder the history index imports).
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db)
