@@ -13,6 +13,10 @@ from typing import Any, Literal
 
 INTENTS: tuple[str, ...] = ("fix-bug", "refactor", "build-new", "test", "docs", "ops", "explore")
 REFERENCE_MODELS: tuple[str, ...] = ("replay/gold", "replay/noop")
+# A run id (store/artifact.new_run_id makes them; the artifact schema's run.id says the same, anchored).
+RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"
+# What a zero-shot replay puts in its request at most (replay/modes.py); the cost estimate assumes the same bound.
+MAX_CONTEXT_CHARS = 150_000
 
 CheckKind = Literal["pytest", "function", "node"]
 OutcomeStatus = Literal["pending", "running", "complete", "failed", "cancelled-over-budget", "skipped"]

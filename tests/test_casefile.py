@@ -128,3 +128,61 @@ def test_empty_folder_and_non_case_file(tmp_path: Path) -> None:
     other.write_text("id: x\n", encoding="utf-8")
     with pytest.raises(SourceError, match="not a case file"):
         load_case_files(other, "s")
+
+
+ID_RULE = "expected an id of letters, digits, '.', '_' and '-' that starts with a letter or digit"
+
+
+@pytest.mark.parametrize("bad_id", ["bad id/../x", "../evil", "x/../../etc", "ok\n"])
+def test_the_schema_and_the_plugin_agree_on_ids(tmp_path: Path, bad_id: str) -> None:
+    """JSON Schema patterns are unanchored: the shipped schema anchors its id pattern, so an editor checking a case
+    file against casefile.schema.json refuses what the plugin refuses (issue 11: it accepted `bad id/../x`)."""
+    import jsonschema
+
+    from pytest_modelbench.schemas.validate import load_schema
+
+    schema = load_schema("casefile")
+    jsonschema.validate(BASE, schema)  # control: the same file with a good id passes
+    data = {**BASE, "id": bad_id}
+    if bad_id.endswith("\n"):
+        # Python's `$` matches before a final newline (JavaScript's, what editors run, does not): plain jsonschema
+        # in Python lets this one through; the plugin reads `$` as editors do.
+        assert jsonschema.Draft202012Validator(schema).is_valid(data)
+    else:
+        with pytest.raises(jsonschema.ValidationError) as info:  # what an editor does: the schema alone
+            jsonschema.validate(data, schema)
+        assert list(info.value.absolute_path) == ["id"]
+    path = write(tmp_path, data)
+    with pytest.raises(SourceError) as refused:
+        load_case_files(tmp_path, "s")
+    assert str(refused.value) == f"{path}: field 'id': {ID_RULE}, got {bad_id!r}"
+
+
+def test_a_bad_id_is_a_usage_error_of_the_plugin(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cases").mkdir()
+    path = write(pytester.path / "cases", {**BASE, "id": "bad id/../x"})
+    result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--co", "--sessions", "cases")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    err = result.stderr.str()
+    assert f"{path}: field 'id': {ID_RULE}, got 'bad id/../x'" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["casefile", "manifest", "artifact"])
+def test_the_shipped_schemas_are_valid_json_schemas(name: str) -> None:
+    import jsonschema
+
+    from pytest_modelbench.schemas.validate import load_schema
+
+    schema = load_schema(name)
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    assert all(p.startswith("^") and p.endswith("$") for p in _patterns(schema)), "patterns must be anchored"
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "pattern" and isinstance(v, str)] + \
+            [p for v in node.values() for p in _patterns(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in _patterns(v)]
+    return []

@@ -5,6 +5,7 @@ The real files are unmodified copies of ../shared/fixtures/transcripts/claude (s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import pytest
 
 from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser, prompt_text, read_content
 from pytest_modelbench.sources.transcripts.common import Tokens, model_price, read_new_lines
-from pytest_modelbench.sources.transcripts.index import HistoryIndex, feed_lines, summarize
+from pytest_modelbench.sources.transcripts.features import summarize
+from pytest_modelbench.sources.transcripts.index import HistoryIndex, feed_lines
+from pytest_modelbench.sources.transcripts.state import ParserState
 
 from .helpers import DATA
 from .transcript_builders import SESSION_START, ClaudeTranscript
@@ -24,16 +27,16 @@ SNIFFLY = CLAUDE / "-Users-chip-dev-ai-music" / "ba79134d-b6e9-4867-af0c-6941038
 SPOTTER = CLAUDE / "-home-marco-projects-spotter" / "tool_heavy.jsonl"
 
 
-def parse(path: Path) -> dict:
+def parse(path: Path) -> ParserState:
     parser = ClaudeParser(path)
     lines, _end, _size = read_new_lines(path, 0)
     feed_lines(parser, lines, 1)
     return parser.dump()
 
 
-def tokens_of(state: dict) -> Tokens:
+def tokens_of(state: ParserState) -> Tokens:
     total = Tokens()
-    for inp, out, create, _hour, read, *_rest in state["groups"].values():
+    for inp, out, create, _hour, read, *_rest in state.groups.values():
         total += Tokens(inp, out, read, create)
     return total
 
@@ -49,12 +52,12 @@ def test_private_trunk_tokens_grouped_by_message_id() -> None:
     # cache_create 35066+570+9+238+396+761+132                     = 37172
     # cache_read   0+35089+35745+35754+35992+35659+36388           = 214627
     state = parse(PRIVATE)
-    assert len(state["groups"]) == 7
+    assert len(state.groups) == 7
     assert tokens_of(state) == Tokens(input=33, output=806, cache_read=214627, cache_create=37172)
     # Taking the first line of each stream (the old ccusage bug) would give 806 - 395 + 4 = 415 output tokens.
     assert tokens_of(state).output != 415
-    assert state["session_id"] == "4c2ddfdc-b619-4525-8d03-1950fb1b0257"
-    assert state["broken"] == 0 and state["role"] == "trunk"
+    assert state.session_id == "4c2ddfdc-b619-4525-8d03-1950fb1b0257"
+    assert state.broken == 0 and state.role == "trunk"
 
 
 def test_sniffly_tokens_with_heavy_streaming_duplication() -> None:
@@ -73,9 +76,9 @@ def test_sniffly_tokens_with_heavy_streaming_duplication() -> None:
     #             +24785+25259+25322+25424+25464+26037+26089+26194 = 503769
     # Summing every line instead would count the 8-line group (4, 5, 3877, 10215) six times over.
     state = parse(SNIFFLY)
-    assert len(state["groups"]) == 24
+    assert len(state.groups) == 24
     assert tokens_of(state) == Tokens(input=91, output=2266, cache_read=503769, cache_create=16072)
-    assert state["session_id"] == "ba79134d-b6e9-4867-af0c-6941038c9e4b"
+    assert state.session_id == "ba79134d-b6e9-4867-af0c-6941038c9e4b"
 
 
 def test_spotter_tokens_cache_creation_object_and_session_id_from_lines() -> None:
@@ -86,11 +89,11 @@ def test_spotter_tokens_cache_creation_object_and_session_id_from_lines() -> Non
     # cache_read 17915+25798+18014+26504 = 88231
     state = parse(SPOTTER)
     assert tokens_of(state) == Tokens(input=54, output=212, cache_read=88231, cache_create=17696)
-    assert sum(g[3] for g in state["groups"].values()) == 17696  # all of it written to the 1-hour cache
+    assert sum(g[3] for g in state.groups.values()) == 17696  # all of it written to the 1-hour cache
     # The file stem "tool_heavy" is not a session id: the id comes from the lines.
-    assert state["session_id"] == "d6e0bada-1959-4eec-a9d2-0bfade768d8f"
+    assert state.session_id == "d6e0bada-1959-4eec-a9d2-0bfade768d8f"
     # progress, file-history-snapshot, queue-operation and system lines are not conversation
-    assert state["ignored"] == 10 + 3 + 2 + 2
+    assert state.ignored == 10 + 3 + 2 + 2
 
 
 def test_prompts_are_typed_text_only() -> None:
@@ -171,7 +174,7 @@ def test_duplicate_uuids_sidechain_replays_and_compaction(tmp_path: Path) -> Non
     t.user("<system-reminder>injected</system-reminder>")
     t.user("second prompt")
     state = parse(t.save(tmp_path / "c.jsonl"))
-    assert state["duplicates"] == 1
+    assert state.duplicates == 1
     f = summarize("k", [state], "c")
     assert f is not None
     assert f.tokens == Tokens(5, 50, 100, 0)
@@ -179,11 +182,10 @@ def test_duplicate_uuids_sidechain_replays_and_compaction(tmp_path: Path) -> Non
 
 
 def test_trunk_copy_wins_over_a_sidechain_replay_of_the_same_message() -> None:
-    trunk = {"role": "trunk", "format": "claude-code", "session_id": "s", "first_ts": "1", "last_ts": "2",
-             "groups": {"msg_1": [5, 40, 0, 0, 1000, "m", 0, None, "1"]}, "prompts": [["1", "p"]], "ops": [],
-             "tools": {}, "cwd": "/x", "broken": 0}
-    side = {**trunk, "role": "subagent", "prompts": [],
-            "groups": {"msg_1": [5, 45, 0, 0, 1000, "m", 1, None, "1"], "msg_2": [1, 1, 0, 0, 0, "m", 1, None, "2"]}}
+    trunk = ParserState(role="trunk", format="claude-code", session_id="s", first_ts="1", last_ts="2",
+                        groups={"msg_1": [5, 40, 0, 0, 1000, "m", 0, None, "1"]}, prompts=[["1", "p"]], cwd="/x")
+    side = dataclasses.replace(trunk, role="subagent", prompts=[], groups={
+        "msg_1": [5, 45, 0, 0, 1000, "m", 1, None, "1"], "msg_2": [1, 1, 0, 0, 0, "m", 1, None, "2"]})
     f = summarize("k", [side, trunk], "t")
     assert f is not None
     assert f.tokens == Tokens(5 + 1, 40 + 1, 1000, 0)

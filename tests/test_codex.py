@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.sources.transcripts.codex import CodexParser, parse_patch
-from pytest_modelbench.sources.transcripts.common import Tokens, apply_hunks, read_new_lines
-from pytest_modelbench.sources.transcripts.index import HistoryIndex, build_session, feed_lines, summarize
+from pytest_modelbench.sources.transcripts.common import Tokens, read_new_lines
+from pytest_modelbench.sources.transcripts.features import summarize
+from pytest_modelbench.sources.transcripts.index import HistoryIndex, feed_lines
+from pytest_modelbench.sources.transcripts.rebuild import build_session
+from pytest_modelbench.sources.transcripts.simulate import apply_hunks
+from pytest_modelbench.sources.transcripts.state import ParserState
 
 from .helpers import DATA
 from .transcript_builders import BUGGY, FIXED, TEST, buggy_repo, git
@@ -18,7 +22,7 @@ ROLLOUT = CODEX / "sessions/2026/01/02/rollout-2026-01-02T18-39-45-019b7f94-51b4
 MODERN = CODEX / "agent-history-real" / "session-01.jsonl"
 
 
-def parse(path: Path) -> dict:
+def parse(path: Path) -> ParserState:
     parser = CodexParser(path)
     lines, _end, _size = read_new_lines(path, 0)
     feed_lines(parser, lines, 1)
@@ -36,7 +40,7 @@ def test_rollout_token_deltas() -> None:
     # Normalised (input = input - cached): (7266, 0, 115), (250, 7296, 60), (110, 7552, 125)
     # input 7266+250+110 = 7626; cache_read 0+7296+7552 = 14848; output 115+60+125 = 300
     state = parse(ROLLOUT)
-    calls = sorted(state["groups"].values(), key=lambda g: g[8])
+    calls = sorted(state.groups.values(), key=lambda g: g[8])
     assert [(g[0], g[4], g[1]) for g in calls] == [(7266, 0, 115), (250, 7296, 60), (110, 7552, 125)]
     f = summarize("codex/x", [state], str(ROLLOUT))
     assert f is not None
@@ -51,7 +55,7 @@ def test_rollout_token_deltas() -> None:
     assert f.git_commit == "02942347cadda24d3080fbfbc2d13295bb3a496d" or f.git_commit.startswith("0294")
     assert f.tools == {"shell": 3}
     # The file stops mid-turn: no final answer, no error, no broken line.
-    assert state["broken"] == 0 and f.outcome == "none"
+    assert state.broken == 0 and f.outcome == "none"
 
 
 def test_modern_rollout() -> None:
@@ -169,7 +173,7 @@ def test_shell_heredoc_patch_and_failed_exit_codes(tmp_path: Path) -> None:
                             "output": json.dumps({"output": "Done", "metadata": {"exit_code": 0}})})
     r.exec("npm test", 1, "b")
     state = parse(r.save(tmp_path / "r.jsonl"))
-    kinds = [(op["op"], op.get("path"), op.get("ok")) for op in state["ops"]]
+    kinds = [(op["op"], op.get("path"), op.get("ok")) for op in state.ops]
     assert kinds == [("add", "/nowhere/x/notes.txt", None), ("test", None, False)]
     f = summarize("codex/z", [state], "r")
     assert f is not None and f.outcome == "red" and f.check_command == "npm test"
@@ -212,7 +216,7 @@ def test_legacy_rollout_without_envelope(tmp_path: Path) -> None:
     path = tmp_path / "rollout-legacy.jsonl"
     path.write_text("".join(json.dumps(d) + "\n" for d in lines))
     state = parse(path)
-    assert state["broken"] == 0 and state["session_id"] == "legacy-1"
+    assert state.broken == 0 and state.session_id == "legacy-1"
     f = summarize("codex/legacy-1", [state], str(path))
     assert f is not None
     assert (f.prompt, f.intent, f.outcome, f.check_command) == ("rename the helper", "refactor", "green",

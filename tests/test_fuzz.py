@@ -32,7 +32,9 @@ from pytest_modelbench.sources.casefile import read_case_data, session_from_data
 from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser
 from pytest_modelbench.sources.transcripts.codex import CodexParser
 from pytest_modelbench.sources.transcripts.common import read_new_lines
-from pytest_modelbench.sources.transcripts.index import feed_lines, summarize
+from pytest_modelbench.sources.transcripts.features import summarize
+from pytest_modelbench.sources.transcripts.index import feed_lines
+from pytest_modelbench.sources.transcripts.state import ParserState
 
 from .helpers import DATA
 
@@ -114,10 +116,11 @@ def transcript_lines(originals: list[dict[str, Any]]) -> st.SearchStrategy[str]:
 def _check_parser(parser: ClaudeParser | CodexParser, lines: list[str]) -> None:
     feed_lines(parser, lines, 1)
     state = parser.dump()
-    event(f"lines broken: {'some' if state['broken'] else 'none'}")
-    assert state["lines"] == len(lines)
-    assert state["broken"] <= len(lines)
-    json.dumps(state)  # the state is stored in the history index: it must stay JSON
+    event(f"lines broken: {'some' if state.broken else 'none'}")
+    assert state.lines == len(lines)
+    assert state.broken <= len(lines)
+    saved = json.dumps(state.to_dict())  # the state is stored in the history index: it must stay JSON
+    assert json.dumps(ParserState.from_dict(json.loads(saved)).to_dict()) == saved  # and read back the same
     summarize("fuzz/x", [state], "fuzz.jsonl")  # and what is built from it must not raise either
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_modelbench.cli.main import main
-from pytest_modelbench.sources.transcripts.common import REDACTED, redact
+from pytest_modelbench.models.redact import REDACTED, redact
 from pytest_modelbench.sources.transcripts.index import HistoryIndex
 
 from .helpers import DATA

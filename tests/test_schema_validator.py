@@ -1,4 +1,4 @@
-"""The JSON Schema subset validator: pytest_modelbench.schemas.validate.first_error."""
+"""Validation with jsonschema against the shipped schemas: pytest_modelbench.schemas.validate.first_error."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["id", "prompt"],
     "additionalProperties": False,
     "properties": {
-        "id": {"type": "string", "pattern": "[a-z][a-z0-9-]*"},
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},  # JSON Schema patterns are unanchored
         "prompt": {"type": "string", "minLength": 1},
         "count": {"type": "integer", "minimum": 0, "maximum": 10},
         "ratio": {"type": "number"},
@@ -88,7 +88,8 @@ def test_additional_properties_false_names_the_unknown_field(data: dict[str, Any
 @pytest.mark.parametrize("field, value, path, words", [
     ("intent", "fix", "intent", ["expected one of fix-bug, docs", "'fix'"]),
     ("id", "A1", "id", ["does not match"]),
-    ("id", "a b", "id", ["does not match"]),  # pattern must match the whole string
+    ("id", "a b", "id", ["does not match"]),  # the anchors make the pattern match the whole string
+    ("id", "ab\n", "id", ["does not match"]),  # and "$" is the very end, as in the ECMA-262 regexes editors run
     ("prompt", "", "prompt", ["must not be empty"]),
     ("count", -1, "count", [">= 0", "got -1"]),
     ("count", 11, "count", ["<= 10"]),

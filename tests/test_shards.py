@@ -231,9 +231,9 @@ def test_shards_merged_equal_the_single_run(pytester: pytest.Pytester, capsys: p
     store = Store(pytester.path / ".modelbench" / "modelbench.db")
     try:
         shard_ids = {json.loads((pytester.path / f"shard{k}.json").read_text())["run"]["id"] for k in (1, 2)}
-        assert [run_id for run_id, _ in history_runs(store, 1, 10)] == [row["id"], one["run"]["id"]]
-        assert resolve_baseline(store, "latest", 1, pytester.path).run_id == row["id"]
-        assert not shard_ids & {run_id for run_id, _ in history_runs(store, 1, 10)}
+        assert [run_id for run_id, _ in history_runs(store, 2, 10)] == [row["id"], one["run"]["id"]]
+        assert resolve_baseline(store, "latest", 2, pytester.path).run_id == row["id"]
+        assert not shard_ids & {run_id for run_id, _ in history_runs(store, 2, 10)}
     finally:
         store.close()
 

@@ -12,8 +12,11 @@ import pytest
 
 from pytest_modelbench.cli.main import main
 from pytest_modelbench.sampling.sample import stratified_sample
-from pytest_modelbench.sources.transcripts.common import TranscriptSource, parse_test_command, removed_paths, simulate
-from pytest_modelbench.sources.transcripts.index import HistoryIndex, build_session, check_paths
+from pytest_modelbench.sources.transcripts.common import parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.index import HistoryIndex
+from pytest_modelbench.sources.transcripts.rebuild import build_session, check_paths
+from pytest_modelbench.sources.transcripts.simulate import simulate
+from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
 from .helpers import read_artifacts
 from .transcript_builders import (

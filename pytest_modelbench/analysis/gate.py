@@ -16,9 +16,7 @@ from typing import Any
 from pytest_modelbench.analysis.regression import Regression, compare_runs, mean_combined, trend
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
-from pytest_modelbench.store.sqlite import Store
-
-HISTORY_LIMIT = 1000
+from pytest_modelbench.store.sqlite import HISTORY_LIMIT, Store
 
 
 class GateError(UserError):

@@ -38,13 +38,13 @@ from typing import Any
 
 from pytest_modelbench.analysis.stats import bootstrap_mean_ci
 from pytest_modelbench.records import INTENTS, REFERENCE_MODELS, Outcome
+from pytest_modelbench.store import DEFAULT_STORE
 
 FLOOR = 5
 HIGH_N = 20
 MEDIUM_N = 10
 HISTORY_RUNS = 10
 SEED = 0
-DEFAULT_STORE = ".modelbench/modelbench.db"
 DIGITS = 6
 
 

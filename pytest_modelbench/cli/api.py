@@ -26,9 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from pytest_modelbench.cli.runqueue import RunManager
 from pytest_modelbench.cli.runrequest import ApiError, parse_run_request
+from pytest_modelbench.records import RUN_ID_PATTERN
 
 MAX_BODY = 64 * 1024
-RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"  # the artifact schema's run.id
 
 
 def is_loopback_host(host: str) -> bool:

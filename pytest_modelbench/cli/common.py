@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_modelbench.errors import UserError
-from pytest_modelbench.run.optiontable import DEFAULT_STORE
+from pytest_modelbench.store import DEFAULT_STORE
 
 if TYPE_CHECKING:
     from pytest_modelbench.report.runs import RunDocument
@@ -36,7 +36,7 @@ def load_sources(specs: Sequence[str], root: Path, store: Path | None = None,
                  check_command: str | None = None) -> list[tuple[Source, list[Any]]]:
     """``(source, its sessions)`` for each ``--sessions`` spec, as a run would read them."""
     from pytest_modelbench.sources import builtin_source
-    from pytest_modelbench.sources.transcripts.common import TranscriptSource
+    from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
     out = []
     for spec in specs:
@@ -110,5 +110,5 @@ def positive_cap(value: float | None) -> float | None:
     return value
 
 
-__all__ = ["DEFAULT_STORE", "MODEL_ID", "add_store_option", "check_command", "emit", "load_run", "load_sources",
+__all__ = ["MODEL_ID", "add_store_option", "check_command", "emit", "load_run", "load_sources",
            "open_store", "parse_models", "positive_cap"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pytest_modelbench.cli.common import add_store_option, check_command, load_sources, parse_models, positive_cap
 from pytest_modelbench.errors import UserError
+from pytest_modelbench.store import DEFAULT_STORE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget-cap-usd", type=float, metavar="USD", help="cap on the run's model spend")
     p.add_argument("--allow-cloud", action="store_true", help="allow cloud models (needs --budget-cap-usd)")
     p.add_argument("--shard", metavar="K/N", help="run shard K of N (--modelbench-shard)")
-    p.add_argument("--store", metavar="PATH", help="the store (pytest's default: .modelbench/modelbench.db)")
+    p.add_argument("--store", metavar="PATH", help=f"the store (pytest's default: {DEFAULT_STORE})")
     p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS",
                    help="more pytest arguments, after --")
@@ -76,7 +77,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from pytest_modelbench.models.door import Door, DoorConfig
     from pytest_modelbench.sampling.estimate import estimate
     from pytest_modelbench.sampling.sample import stratified_sample
-    from pytest_modelbench.sources.transcripts.common import TranscriptSource
+    from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
     models = parse_models(args.models)
     prices = parse_prices(args.price)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pytest_modelbench.cli.common import DEFAULT_STORE, add_store_option, open_store
+from pytest_modelbench.cli.common import add_store_option, open_store
 from pytest_modelbench.errors import UserError
+from pytest_modelbench.store import DEFAULT_STORE
 
 
 def register(sub: argparse._SubParsersAction) -> None:

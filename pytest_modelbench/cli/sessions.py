@@ -65,7 +65,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from pytest_modelbench.sampling.sample import stratified_sample, stratum_counts
-    from pytest_modelbench.sources.transcripts.common import TranscriptSource
+    from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
     rows: list[dict[str, Any]] = []
     check = check_command(args.check_command)

@@ -28,7 +28,6 @@ from pytest_modelbench.models.providers import (
 )
 from pytest_modelbench.models.redact import redact_obj
 
-CACHE_MODES = ("off", "read", "write", "readwrite")
 MESSAGE_OVERHEAD_TOKENS = 16  # chat formatting tokens per message, generously
 
 

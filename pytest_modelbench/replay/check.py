@@ -340,7 +340,8 @@ class Checker:
             from pytest_modelbench.replay.nodecheck import run_node_check
 
             cache = self.envs.cache_root if self.envs is not None else self.scratch / "envs"
-            counts, run = run_node_check(session, workspace, pristine, self.runner, self.scratch, cache)
+            counts, run = run_node_check(session, workspace, pristine, self.runner, self.scratch, cache,
+                                         lambda path, result: read_junit(path, result))
             return CheckRun(counts, run)
         return run_check(session, workspace, pristine, self.runner, self.scratch, coverage,
                          self.env_for(session, pristine))

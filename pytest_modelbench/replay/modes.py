@@ -14,7 +14,7 @@ from typing import Any
 
 from pytest_modelbench.models.client import CloudNotAllowed, ModelCallError, ModelClient, OverBudget, Reply
 from pytest_modelbench.models.redact import redact_obj
-from pytest_modelbench.records import Session
+from pytest_modelbench.records import MAX_CONTEXT_CHARS, Session
 from pytest_modelbench.replay import ReplayResult
 from pytest_modelbench.replay.agent import SYSTEM_NATIVE, SYSTEM_TEXT, TOOLS, ToolBox, ToolCall, text_tool_calls
 from pytest_modelbench.replay.edits import apply_edits, extract_code, parse_edits
@@ -22,7 +22,6 @@ from pytest_modelbench.replay.workspace import copy_workspace, walk_files
 from pytest_modelbench.runners import Runner
 
 MODES = ("zero-shot", "iterative", "agent")
-MAX_CONTEXT_CHARS = 150_000
 SYSTEM_EDITS = (
     "You are a software engineer. Answer with the complete new content of every file you change, each in a fenced "
     "code block whose opening line names the path, like ```python path=pkg/module.py. You may instead use "

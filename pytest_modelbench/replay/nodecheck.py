@@ -20,6 +20,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_modelbench.records import Session, TestCounts
@@ -174,9 +175,10 @@ def read_jest(path: Path, run: RunResult) -> TestCounts:
 
 
 def run_node_check(session: Session, workspace: Path, pristine: Path, runner: Runner, scratch: Path | None,
-                   cache_root: Path) -> tuple[TestCounts, RunResult]:
-    """Prepare ``workspace`` and run the session's node check in ``runner``."""
-    from pytest_modelbench.replay.check import read_junit
+                   cache_root: Path,
+                   read_junit: Callable[[Path, RunResult], TestCounts]) -> tuple[TestCounts, RunResult]:
+    """Prepare ``workspace`` and run the session's node check in ``runner``; ``read_junit`` reads JUnit XML (the
+    pytest check's reader, passed in so this module stays below replay/check.py)."""
 
     kind = session.check.command[0] if session.check.command else "node-test"
     if kind == "vitest" and runner.name == "local":

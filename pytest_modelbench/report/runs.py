@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.errors import UserError
-from pytest_modelbench.store.sqlite import Store
+from pytest_modelbench.store.sqlite import HISTORY_LIMIT, Store
 
-HISTORY_LIMIT = 1000
 TREND_RUNS = 20
 
 

@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from pytest_modelbench.run.optiontable import DEFAULT_STORE, OPTIONS, Option
+# Light modules only (records.py and the two package __init__ modules import nothing heavy): this is the idle path.
+from pytest_modelbench.models import CACHE_MODES
+from pytest_modelbench.records import INTENTS, RUN_ID_PATTERN
+from pytest_modelbench.run.optiontable import OPTIONS, Option
+from pytest_modelbench.store import DEFAULT_STORE
 
 if TYPE_CHECKING:
     from pytest_modelbench.models.providers import ModelSettings
 
-INTENTS = ("fix-bug", "refactor", "build-new", "test", "docs", "ops", "explore")
 RUNNERS = ("auto", "bwrap", "local")
 DEFAULT_MODELS = ("replay/gold", "replay/noop")
 
@@ -219,7 +222,6 @@ def _resolve_resume(by_flag: dict[str, Callable[[], Any]], run_id: str | None) -
     return raw.strip()
 
 
-RUN_ID_PATTERN = r"bench_[0-9a-f]{8}_[0-9]{8}_[0-9]{6}"
 
 
 def parse_shard(value: str) -> tuple[int, int] | None:
@@ -278,7 +280,6 @@ def _resolve_history(by_flag: dict[str, Callable[[], Any]], root: Path) -> dict[
             "sample_manifest": _path(manifest, root) if manifest else None}
 
 
-CACHE_MODES = ("off", "read", "write", "readwrite")
 REPLAY_MODES = ("zero-shot", "iterative", "agent")
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_modelbench.records import INTENTS
-
-DEFAULT_STORE = ".modelbench/modelbench.db"
+from pytest_modelbench.store import DEFAULT_STORE
 
 
 @dataclass(frozen=True)
@@ -129,4 +128,4 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-__all__ = ["DEFAULT_STORE", "OPTIONS", "Option"]
+__all__ = ["OPTIONS", "Option"]

@@ -28,6 +28,8 @@ DATA_BYTES = 4 * 1024**3
 FILE_SIZE_BYTES = 256 * 1024**2
 MAX_PROCESSES = 256
 OUTPUT_TAIL = 4000
+# System folders both runners expose read-only (bwrap binds them; local's guard allows reading them).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
 class RunnerError(UserError, RuntimeError):

@@ -12,9 +12,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pytest_modelbench.runners import RunRequest, RunResult, interpreter_dirs, run_process, sandbox_env, start_process
+from pytest_modelbench.runners import (
+    SYSTEM_DIRS,
+    RunRequest,
+    RunResult,
+    interpreter_dirs,
+    run_process,
+    sandbox_env,
+    start_process,
+)
 
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = (
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from pytest_modelbench.runners import (
+    SYSTEM_DIRS,
     RunnerError,
     RunRequest,
     RunResult,
@@ -29,7 +30,6 @@ from pytest_modelbench.runners import (
 )
 
 GUARD = Path(__file__).with_name("guard.py")
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 GRACE = 10.0  # the guard enforces the timeout; the harness kills the guard only if it overstays by this much
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_modelbench.records import REFERENCE_MODELS, FileSet, Session
+from pytest_modelbench.records import MAX_CONTEXT_CHARS, REFERENCE_MODELS, FileSet, Session
 
 CHARS_PER_TOKEN = 4
-MAX_CONTEXT_CHARS = 150_000  # what a zero-shot replay puts in its request at most (replay/modes.py)
 MIN_OUTPUT_TOKENS = 64
 BASIS_ORIGINAL = "original session tokens"
 BASIS_ORIGINAL_TOTAL = "original session total (input/output split estimated)"

@@ -25,6 +25,7 @@ from typing import Any
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Session
 from pytest_modelbench.sampling.sample import default_stratum
+from pytest_modelbench.schemas.validate import first_error
 
 MANIFEST_VERSION = 1
 
@@ -90,40 +91,24 @@ def read_manifest(path: Path) -> Manifest:
     except ValueError as exc:
         raise ManifestError(f"{path}: not a JSON sample manifest: {exc}") from None
     if not isinstance(data, dict):
-        raise ManifestError(f"{path}: expected a JSON object")
-    version = data.get("manifest_version")
-    if version != MANIFEST_VERSION:
-        raise ManifestError(f"{path}: field 'manifest_version': expected {MANIFEST_VERSION}, got {version!r}")
-    seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ManifestError(f"{path}: field 'seed': expected an integer, got {seed!r}")
-    size = data.get("sample_size")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
-        raise ManifestError(f"{path}: field 'sample_size': expected an integer or null, got {size!r}")
-    sources = data.get("sources", [])
-    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-        raise ManifestError(f"{path}: field 'sources': expected a list of strings")
-    strata = data.get("strata", {})
-    if not isinstance(strata, dict):
-        raise ManifestError(f"{path}: field 'strata': expected an object")
-    raw = data.get("sessions")
-    if not isinstance(raw, list):
-        raise ManifestError(f"{path}: field 'sessions': expected a list")
+        raise ManifestError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    err = first_error(data, "manifest")  # schemas/manifest.schema.json
+    if err:
+        field, message = err
+        raise ManifestError(f"{path}: field '{field}': {message}")
     entries = []
     seen: set[str] = set()
-    for i, item in enumerate(raw):
-        where = f"{path}: field 'sessions[{i}]"
-        if not isinstance(item, dict):
-            raise ManifestError(f"{where}': expected an object")
-        key, digest, stratum = item.get("key"), item.get("content_hash", ""), item.get("stratum", [])
-        if not isinstance(key, str) or "/" not in key:
-            raise ManifestError(f"{where}.key': expected '<source>/<session id>', got {key!r}")
+    for i, item in enumerate(data["sessions"]):
+        key = item["key"]
         if key in seen:
-            raise ManifestError(f"{where}.key': {key!r} is listed twice")
+            raise ManifestError(f"{path}: field 'sessions[{i}].key': {key!r} is listed twice")
         seen.add(key)
-        if not isinstance(digest, str):
-            raise ManifestError(f"{where}.content_hash': expected a string")
-        if not isinstance(stratum, list) or not all(isinstance(x, str) for x in stratum):
-            raise ManifestError(f"{where}.stratum': expected a list of strings")
-        entries.append(ManifestEntry(key, digest, tuple(stratum)))
+        entries.append(ManifestEntry(key, item.get("content_hash", ""), tuple(item.get("stratum", []))))
+    # JSON Schema's "integer" includes 7.0 (as editors read it); the record holds ints.
+    seed = int(data.get("seed", 0))
+    size = data.get("sample_size")
+    size = None if size is None else int(size)
+    sources = data.get("sources", [])
+    strata = {source: {label: int(n) for label, n in counts.items()}
+              for source, counts in data.get("strata", {}).items()}
     return Manifest(seed, size, tuple(sources), tuple(entries), strata)

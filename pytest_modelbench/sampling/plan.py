@@ -67,7 +67,7 @@ def build_plan(request: PlanRequest, find_source: FindSource, sample_sessions: S
     """
     from pytest_modelbench.sampling.manifest import build_manifest, read_manifest, write_manifest
     from pytest_modelbench.sampling.sample import stratum_counts
-    from pytest_modelbench.sources.transcripts.common import TranscriptSource
+    from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
     chosen: list[Session] = []
     strata: dict[str, dict[str, int]] = {}

@@ -20,6 +20,7 @@ from typing import Any
 from pytest_modelbench.analysis.recommend import recommend
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
+from pytest_modelbench.schemas.validate import first_error
 from pytest_modelbench.store.artifact import SCHEMA_VERSION, Artifact, RunHeader
 
 
@@ -63,6 +64,9 @@ def _check_shard(label: str, artifact: dict[str, Any]) -> tuple[int, int]:
     if artifact.get("schema_version") != SCHEMA_VERSION:
         raise MergeError(f"{label}: field 'schema_version': expected {SCHEMA_VERSION}, "
                          f"got {artifact.get('schema_version')!r}")
+    err = first_error(artifact, "artifact")  # a shard must be what this version writes: schemas/artifact.schema.json
+    if err:
+        raise MergeError(f"{label}: field '{err[0]}': {err[1]}")
     run = artifact["run"]
     shard = (run.get("config") or {}).get("shard")
     if not shard:

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Session
+from pytest_modelbench.store import DEFAULT_STORE
 
 
 class SourceError(UserError, ValueError):
@@ -55,9 +56,9 @@ def builtin_source(spec: str, base_dir: Path) -> Source | None:
         from pytest_modelbench.sources.humaneval import HumanEvalSource
 
         return HumanEvalSource()
-    store = base_dir / ".modelbench" / "modelbench.db"  # the run replaces it with --modelbench-store
+    store = base_dir / DEFAULT_STORE  # the run replaces it with --modelbench-store
     if spec in TRANSCRIPT_SOURCES:
-        from pytest_modelbench.sources.transcripts.common import TranscriptSource
+        from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
         module = import_module(f"pytest_modelbench.sources.transcripts.{spec.replace('-', '_')}")
         roots = module.default_roots()
@@ -72,7 +73,8 @@ def builtin_source(spec: str, base_dir: Path) -> Source | None:
 
         if path.is_dir() and not find_case_files(path) or path.suffix == ".jsonl":
             # Not case files: Claude Code / Codex transcripts (the format is detected per file).
-            from pytest_modelbench.sources.transcripts.common import TranscriptSource, sniff_format, transcript_paths
+            from pytest_modelbench.sources.transcripts.common import sniff_format, transcript_paths
+            from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
             found = sorted({fmt for fmt in map(sniff_format, transcript_paths(path)) if fmt is not None})
             if found:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.records import INTENTS, CheckSpec, FileSet, GoldSpec, Original, Session
-from pytest_modelbench.schemas.validate import first_error, load_schema
+from pytest_modelbench.schemas.validate import first_error
 from pytest_modelbench.sources import SourceError
 
 SUFFIXES = (".modelbench.yaml", ".modelbench.yml", ".modelbench.json")
@@ -51,7 +51,7 @@ def read_case_data(path: Path) -> dict[str, Any]:
         line, problem = yaml_problem(exc, text)
         where = f"{path}:{line}" if line else str(path)
         raise SourceError(f"{where}: invalid YAML: {problem}") from None
-    err = first_error(data, load_schema("casefile"))
+    err = first_error(data, "casefile")
     if err:
         field, message = err
         raise SourceError(f"{path}: field '{field}': {message}")
@@ -129,12 +129,17 @@ def session_from_data(data: dict[str, Any], path: Path, source: str) -> Session:
         gold=gold_spec,
         original=Original(
             model=original.get("model"),
-            turns=original.get("turns"),
+            turns=_count(original.get("turns")),
             cost_usd=original.get("cost_usd"),
-            tokens=original.get("tokens"),
+            tokens=_count(original.get("tokens")),
         ),
         origin=str(path),
     )
+
+
+def _count(value: int | float | None) -> int | None:
+    # JSON Schema's "integer" includes 3.0 (as editors read it); the record holds an int either way.
+    return None if value is None else int(value)
 
 
 def load_case_files(root: Path, source: str) -> list[Session]:

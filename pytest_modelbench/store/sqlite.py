@@ -1,4 +1,8 @@
-"""The SQLite history: runs and outcomes, safe for several writers (WAL, busy timeout, short transactions)."""
+"""The SQLite history: runs and outcomes, safe for several writers (WAL, busy timeout, short transactions).
+
+:func:`connect` is the one way to open the store file: the :class:`Store` and the transcript history index
+(``sources/transcripts/index.py``) share it.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,43 @@ from pytest_modelbench.records import Outcome
 from pytest_modelbench.store.migrations import SchemaError, check_schema, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+HISTORY_LIMIT = 1000  # runs read back for baselines, trends and `modelbench runs`
 
 
 class StoreError(UserError):
     """The store file cannot be used (not SQLite, another schema, a newer schema). It is left untouched."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the store at ``path`` (created when missing), migrated to this version's schema.
+
+    Autocommit mode (``isolation_level=None``: callers open short ``BEGIN IMMEDIATE`` transactions with
+    :func:`immediate`), rows as :class:`sqlite3.Row`, WAL, and a busy timeout so concurrent writers (xdist workers,
+    ``modelbench import`` beside a run) queue instead of failing. Used by the :class:`Store` and the history index.
+    Raises StoreError, leaving the file untouched, when it is not a modelbench store this version may write to.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Before anything that writes (switching to WAL rewrites the header): a file that is not ours stays as it was.
+        check_schema(db)
+        db.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL survives any crash of the process (only an OS crash can lose the last commits) and
+        # spares an fsync per commit (one per outcome; one per folder the history index imports).
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except (sqlite3.DatabaseError, SchemaError) as exc:
+        # sqlite3 refuses to write to a file that is not a database, and migrate() checks before it writes:
+        # the file is left exactly as it was.
+        db.close()
+        raise StoreError(f"{path}: cannot use this modelbench store: {exc} (the file was left untouched)") from None
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 class Store:
@@ -26,22 +63,13 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db: sqlite3.Connection | None = None
-        try:
-            with self._connection() as db:
-                migrate(db)
-        except (sqlite3.DatabaseError, SchemaError) as exc:
-            # sqlite3 refuses to write to a file that is not a database, and migrate() checks before it writes:
-            # the file is left exactly as it was.
-            self.close()
-            raise StoreError(f"{path}: cannot use this modelbench store: {exc} (the file was left untouched)") from None
+        self._db: sqlite3.Connection | None = connect(path)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         # One connection per Store object (and so per process); every write is still its own transaction.
         if self._db is None:
-            self._db = self._connect()
+            self._db = connect(self.path)
         yield self._db
 
     def close(self) -> None:
@@ -49,26 +77,9 @@ class Store:
             self._db.close()
             self._db = None
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # Before anything that writes (switching to WAL rewrites the header): a file that is not ours stays as it was.
-        try:
-            check_schema(db)
-        except BaseException:
-            db.close()
-            raise
-        db.execute("PRAGMA journal_mode = WAL")
-        # In WAL mode NORMAL survives any crash of the process (only an OS crash can lose the last commits) and
-        # spares an fsync per outcome.
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        return db
-
     def create_run(self, run_id: str, name: str | None, rubric_version: int, models: Sequence[str],
                    session_ids: Sequence[str], config: dict[str, Any]) -> None:
-        with self._connection() as db, _immediate(db):
+        with self._connection() as db, immediate(db):
             db.execute(
                 "INSERT INTO benchmark_runs (id, name, rubric_version, candidate_models_json, source_session_ids_json,"
                 " status, created_ts, config_json) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
@@ -78,7 +89,7 @@ class Store:
 
     def write_outcome(self, run_id: str, outcome: Outcome) -> None:
         """Insert or replace one outcome and commit it at once."""
-        with self._connection() as db, _immediate(db):
+        with self._connection() as db, immediate(db):
             db.execute(
                 "INSERT OR REPLACE INTO benchmark_outcomes (benchmark_run_id, source_session_id, candidate_model,"
                 " repeat_index, fork_session_id, status, solved, intent, static_score, llm_score, combined_score,"
@@ -96,7 +107,7 @@ class Store:
 
     def finish_run(self, run_id: str, status: str, total_cost_usd: float | None,
                    session_ids: Sequence[str] | None = None) -> None:
-        with self._connection() as db, _immediate(db):
+        with self._connection() as db, immediate(db):
             db.execute(
                 "UPDATE benchmark_runs SET status = ?, completed_ts = ?, total_cost_usd = ? WHERE id = ?",
                 (status, time.time(), total_cost_usd, run_id),
@@ -107,7 +118,7 @@ class Store:
 
     def reopen_run(self, run_id: str) -> None:
         """Mark a run running again (``--modelbench-resume``); its outcomes stay."""
-        with self._connection() as db, _immediate(db):
+        with self._connection() as db, immediate(db):
             db.execute("UPDATE benchmark_runs SET status = 'running', completed_ts = NULL WHERE id = ?", (run_id,))
 
     def run(self, run_id: str) -> dict[str, Any] | None:
@@ -156,7 +167,7 @@ def outcome_from_row(row: dict[str, Any]) -> Outcome:
 
 
 @contextmanager
-def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue instead of deadlocking."""
     db.execute("BEGIN IMMEDIATE")
     try:

@@ -15,7 +15,8 @@ The rules follow ``docs/transcript-formats.md`` §1:
   ``<local-command-*>``/``<bash-*>``/``<system-reminder>`` blocks and interruption markers are not prompts;
 * a line of the wrong shape is counted as broken and skipped.
 
-The parser state is a plain JSON object, so a grown file is read on from where the last import stopped.
+The parser state (:class:`ParserState`) is saved between imports, so a grown file is read on from where the last
+import stopped.
 Pure module: no pytest.
 """
 
@@ -26,10 +27,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, redact, removed_paths
+from pytest_modelbench.models.redact import redact
+from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.state import ParserState
 
 FORMAT = "claude-code"
-STATE_VERSION = 1
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 # Slash commands that run in the client without a model call (their output comes back as local-command-stdout).
@@ -131,9 +133,9 @@ def read_content(text: str) -> str:
 
 
 class ClaudeParser:
-    """Incremental parser of one Claude Code JSONL file. ``state`` is JSON-serialisable and resumable."""
+    """Incremental parser of one Claude Code JSONL file; ``state`` is saved between imports and resumed."""
 
-    def __init__(self, path: Path, state: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path, state: ParserState | None = None) -> None:
         self.path = path
         if state is None:
             stem = path.stem
@@ -141,21 +143,15 @@ class ClaudeParser:
             sid = stem if (UUID_RE.match(stem) and not subagent) else None
             if subagent and path.parent.name == "subagents" and UUID_RE.match(path.parent.parent.name):
                 sid = path.parent.parent.name
-            state = {
-                "v": STATE_VERSION, "format": FORMAT, "session_id": sid, "id_from_stem": sid is not None,
-                "role": "subagent" if subagent else "trunk", "agent_id": None, "parent_id": None,
-                "cwd": None, "branch": None, "version": None, "git_commit": None, "first_ts": None, "last_ts": None,
-                "prompts": [], "groups": {}, "tools": {}, "pending": {}, "ops": [], "uuids": [],
-                "paths": [], "lines": 0, "broken": 0, "ignored": 0, "duplicates": 0, "foreign": 0,
-                "broken_samples": [], "warmup": False,
-            }
+            state = ParserState(format=FORMAT, session_id=sid, id_from_stem=sid is not None,
+                                role="subagent" if subagent else "trunk")
         self.state = state
-        self._uuids: set[str] = set(state["uuids"])
-        self._paths: set[str] = set(state["paths"])
+        self._uuids: set[str] = set(state.uuids)
+        self._paths: set[str] = set(state.paths)
 
-    def dump(self) -> dict[str, Any]:
-        self.state["uuids"] = sorted(self._uuids)
-        self.state["paths"] = sorted(self._paths)
+    def dump(self) -> ParserState:
+        self.state.uuids = sorted(self._uuids)
+        self.state.paths = sorted(self._paths)
         return self.state
 
     # -- one line ---------------------------------------------------------------------------------------------
@@ -165,7 +161,7 @@ class ClaudeParser:
         if not isinstance(kind, str):
             raise BadLine("no 'type'")
         if kind not in ("user", "assistant"):
-            self.state["ignored"] += 1  # progress, system, summary, snapshots, queue operations, unknown types
+            self.state.ignored += 1  # progress, system, summary, snapshots, queue operations, unknown types
             return
         uuid = _opt(d, "uuid", str)
         sid = _opt(d, "sessionId", str)
@@ -177,12 +173,12 @@ class ClaudeParser:
             raise BadLine("'message' is not an object")
         st = self.state
         if uuid is not None and uuid in self._uuids:
-            st["duplicates"] += 1
+            st.duplicates += 1
             return
-        if st["session_id"] is None and sid:
-            st["session_id"] = sid
-        elif sid and sid != st["session_id"] and st["role"] == "trunk":
-            st["foreign"] += 1  # the replayed prefix of a resumed session: it belongs to the older session
+        if st.session_id is None and sid:
+            st.session_id = sid
+        elif sid and sid != st.session_id and st.role == "trunk":
+            st.foreign += 1  # the replayed prefix of a resumed session: it belongs to the older session
             return
         handler = self._assistant if kind == "assistant" else self._user
         handler(d, message, ts, sidechain)
@@ -190,19 +186,19 @@ class ClaudeParser:
         if uuid is not None:
             self._uuids.add(uuid)
         if ts:
-            st["first_ts"] = min(st["first_ts"] or ts, ts)
-            st["last_ts"] = max(st["last_ts"] or ts, ts)
-        if cwd and st["cwd"] is None:
-            st["cwd"] = cwd
+            st.first_ts = min(st.first_ts or ts, ts)
+            st.last_ts = max(st.last_ts or ts, ts)
+        if cwd and st.cwd is None:
+            st.cwd = cwd
         branch = _opt(d, "gitBranch", str)
-        if branch and branch != "HEAD" and st["branch"] is None:
-            st["branch"] = branch
+        if branch and branch != "HEAD" and st.branch is None:
+            st.branch = branch
         version = _opt(d, "version", str)
         if version:
-            st["version"] = version
+            st.version = version
         agent = _opt(d, "agentId", str)
-        if agent and st["agent_id"] is None:
-            st["agent_id"] = agent
+        if agent and st.agent_id is None:
+            st.agent_id = agent
 
     def _assistant(self, d: dict[str, Any], message: dict[str, Any], ts: str | None, sidechain: bool) -> None:
         mid = _opt(message, "id", str)
@@ -235,14 +231,14 @@ class ClaudeParser:
                 calls.append((call_id, name, tool_input))
         st = self.state
         if not synthetic:
-            group = st["groups"].get(mid)
+            group = st.groups.get(mid)
             row = [inp, out, create, hour, read, model, int(sidechain), cost, ts]
             # The final streamed line carries the final output count; keep the largest, the later one on a tie.
             if group is None or out >= group[1]:
-                st["groups"][mid] = row
+                st.groups[mid] = row
         for call_id, name, tool_input in calls:
-            st["tools"][name] = st["tools"].get(name, 0) + 1
-            st["pending"][call_id] = [name, _compact_input(name, tool_input), ts]
+            st.tools[name] = st.tools.get(name, 0) + 1
+            st.pending[call_id] = [name, _compact_input(name, tool_input), ts]
 
     def _user(self, d: dict[str, Any], message: dict[str, Any], ts: str | None, sidechain: bool) -> None:
         content = message.get("content")
@@ -266,17 +262,17 @@ class ClaudeParser:
                     raise BadLine("tool_result without tool_use_id")
                 results.append((call_id, block.get("content"), block.get("is_error") is True))
         if texts and not results and not d.get("isMeta") and not d.get("isCompactSummary"):
-            if st["role"] == "subagent" or sidechain:
+            if st.role == "subagent" or sidechain:
                 if any(t.strip() == "Warmup" for t in texts):
-                    st["warmup"] = True
+                    st.warmup = True
             else:
                 for text in texts:
                     prompt = prompt_text(text)
                     if prompt:
-                        st["prompts"].append([ts, redact(prompt)])
+                        st.prompts.append([ts, redact(prompt)])
         tool_use_result = d.get("toolUseResult")
         for call_id, result, is_error in results:
-            pending = st["pending"].pop(call_id, None)
+            pending = st.pending.pop(call_id, None)
             if pending is not None:
                 self._result(pending, result, is_error, tool_use_result if len(results) == 1 else None, ts)
 
@@ -287,7 +283,7 @@ class ClaudeParser:
         text = _text_of(content)
         failed = is_error or text.lstrip().startswith("<tool_use_error>") or (
             isinstance(tur, str) and tur.startswith("Error"))
-        ops = self.state["ops"]
+        ops = self.state.ops
         path = args.get("path")
         first = isinstance(path, str) and path not in self._paths
         when = call_ts or ts

@@ -26,10 +26,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, redact, removed_paths
+from pytest_modelbench.models.redact import redact
+from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.state import ParserState
 
 FORMAT = "codex"
-STATE_VERSION = 1
 _INJECTED = ("# AGENTS.md instructions", "<environment_context>", "<user_instructions>", "<INSTRUCTIONS>",
              "<permissions instructions>", "<user_shell_command>", "<turn_aborted>")
 _EXIT = re.compile(r"(?:Process exited with code|Exit code:?)\s*(-?\d+)")
@@ -168,22 +169,13 @@ def _command_of(name: str, args: Any) -> tuple[str, str] | None:
 
 
 class CodexParser:
-    """Incremental parser of one Codex rollout file. ``state`` is JSON-serialisable and resumable."""
+    """Incremental parser of one Codex rollout file; ``state`` is saved between imports and resumed."""
 
-    def __init__(self, path: Path, state: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path, state: ParserState | None = None) -> None:
         self.path = path
-        if state is None:
-            state = {
-                "v": STATE_VERSION, "format": FORMAT, "session_id": None, "thread_id": None, "role": "trunk",
-                "parent_id": None, "agent_id": None, "meta_second": None, "cwd": None, "branch": None,
-                "version": None, "git_commit": None, "first_ts": None, "last_ts": None, "model": None,
-                "prompts": [], "item_prompts": [], "groups": {}, "tools": {}, "pending": {}, "exits": {},
-                "ops": [], "prev_total": None, "calls": 0, "lines": 0, "broken": 0, "ignored": 0,
-                "duplicates": 0, "foreign": 0, "broken_samples": [], "warmup": False,
-            }
-        self.state = state
+        self.state = state if state is not None else ParserState(format=FORMAT)
 
-    def dump(self) -> dict[str, Any]:
+    def dump(self) -> ParserState:
         return self.state
 
     def feed(self, d: dict[str, Any]) -> None:
@@ -192,7 +184,7 @@ class CodexParser:
         payload = d.get("payload")
         if "payload" not in d:
             if "record_type" in d:
-                self.state["ignored"] += 1
+                self.state.ignored += 1
                 return
             if kind in _RESPONSE_ITEM_TYPES:  # legacy: bare response items
                 kind, payload = "response_item", d
@@ -205,13 +197,13 @@ class CodexParser:
         handler = {"session_meta": self._meta, "turn_context": self._turn, "response_item": self._item,
                    "event_msg": self._event}.get(kind)
         if handler is None:
-            self.state["ignored"] += 1  # compacted, world_state, inter_agent_communication, unknown
+            self.state.ignored += 1  # compacted, world_state, inter_agent_communication, unknown
             return
         handler(payload, ts)
         st = self.state
         if ts:
-            st["first_ts"] = min(st["first_ts"] or ts, ts)
-            st["last_ts"] = max(st["last_ts"] or ts, ts)
+            st.first_ts = min(st.first_ts or ts, ts)
+            st.last_ts = max(st.last_ts or ts, ts)
 
     def _meta(self, p: dict[str, Any], ts: str | None) -> None:
         sid = _opt(p, "id", str)
@@ -227,26 +219,26 @@ class CodexParser:
             if isinstance(spawn, dict) and isinstance(spawn.get("parent_thread_id"), str):
                 parent = spawn["parent_thread_id"]
         st = self.state
-        if st["thread_id"] is not None:
+        if st.thread_id is not None:
             return  # a resumed session appends to its file: the first meta line names it
-        st["thread_id"] = sid
-        st["session_id"] = parent or sid
+        st.thread_id = sid
+        st.session_id = parent or sid
         if parent:
-            st["role"], st["parent_id"], st["agent_id"] = "subagent", parent, sid
+            st.role, st.parent_id, st.agent_id = "subagent", parent, sid
             meta_ts = _opt(p, "timestamp", str) or ts
-            st["meta_second"] = meta_ts[:19] if meta_ts else None
-        st["cwd"] = cwd
-        st["version"] = _opt(p, "cli_version", str)
-        st["git_commit"] = git.get("commit_hash") if isinstance(git.get("commit_hash"), str) else None
-        st["branch"] = git.get("branch") if isinstance(git.get("branch"), str) else None
+            st.meta_second = meta_ts[:19] if meta_ts else None
+        st.cwd = cwd
+        st.version = _opt(p, "cli_version", str)
+        st.git_commit = git.get("commit_hash") if isinstance(git.get("commit_hash"), str) else None
+        st.branch = git.get("branch") if isinstance(git.get("branch"), str) else None
 
     def _turn(self, p: dict[str, Any], ts: str | None) -> None:
         model = _opt(p, "model", str)
         cwd = _opt(p, "cwd", str)
         if model:
-            self.state["model"] = model
-        if cwd and not self.state["cwd"]:
-            self.state["cwd"] = cwd
+            self.state.model = model
+        if cwd and not self.state.cwd:
+            self.state.cwd = cwd
 
     def _item(self, p: dict[str, Any], ts: str | None) -> None:
         itype = p.get("type")
@@ -255,7 +247,7 @@ class CodexParser:
             role = _opt(p, "role", str)
             text = _message_text(p.get("content"))
             if role == "user" and text.strip() and not text.lstrip().startswith(_INJECTED):
-                st["item_prompts"].append([ts, redact(text.strip())])
+                st.item_prompts.append([ts, redact(text.strip())])
         elif itype in ("function_call", "custom_tool_call", "local_shell_call"):
             call_id = _opt(p, "call_id", str) or _opt(p, "id", str)
             name = _opt(p, "name", str) or ("shell" if itype == "local_shell_call" else None)
@@ -271,20 +263,20 @@ class CodexParser:
                 if raw is not None and not isinstance(raw, str | dict):
                     raise BadLine("'arguments' is neither a string nor an object")
                 args = _maybe_json(raw)
-            st["tools"][name] = st["tools"].get(name, 0) + 1
-            st["pending"][call_id] = [name, _compact(name, args), ts]
+            st.tools[name] = st.tools.get(name, 0) + 1
+            st.pending[call_id] = [name, _compact(name, args), ts]
         elif itype in ("function_call_output", "custom_tool_call_output"):
             call_id = _opt(p, "call_id", str)
             if not call_id:
                 raise BadLine(f"{itype} without call_id")
             output = p.get("output")
-            pending = st["pending"].pop(call_id, None)
+            pending = st.pending.pop(call_id, None)
             if pending is not None:
                 self._result(call_id, pending, output, ts)
         elif itype == "web_search_call":
-            st["tools"]["web_search"] = st["tools"].get("web_search", 0) + 1
+            st.tools["web_search"] = st.tools.get("web_search", 0) + 1
         else:
-            st["ignored"] += 1
+            st.ignored += 1
 
     def _event(self, p: dict[str, Any], ts: str | None) -> None:
         etype = p.get("type")
@@ -292,7 +284,7 @@ class CodexParser:
         if etype == "user_message":
             message = _opt(p, "message", str)
             if message and message.strip() and not message.lstrip().startswith(_INJECTED):
-                st["prompts"].append([ts, redact(message.strip())])
+                st.prompts.append([ts, redact(message.strip())])
         elif etype == "token_count":
             info = p.get("info")
             if info is None:
@@ -300,7 +292,7 @@ class CodexParser:
             if not isinstance(info, dict):
                 raise BadLine("token_count info is not an object")
             total, last = _usage(info.get("total_token_usage")), _usage(info.get("last_token_usage"))
-            prev = st["prev_total"]
+            prev = st.prev_total
             if total is not None:
                 if prev is not None and total == prev:
                     return  # the same totals repeated on a later event
@@ -308,19 +300,19 @@ class CodexParser:
                     delta = [t - q for t, q in zip(total, prev, strict=True)]
                 else:
                     delta = last if (prev is not None and last is not None) else total
-                st["prev_total"] = total
+                st.prev_total = total
             elif last is not None:
                 delta = last
             else:
                 return
             if not any(delta):
                 return
-            if st["role"] == "subagent" and st["meta_second"] and ts and ts[:19] == st["meta_second"]:
+            if st.role == "subagent" and st.meta_second and ts and ts[:19] == st.meta_second:
                 return  # the parent's history replayed when the sub-agent thread starts
-            st["calls"] += 1
+            st.calls += 1
             inp, cached, out = delta
-            key = f"{st['thread_id'] or 'codex'}:{st['calls']}"
-            st["groups"][key] = [max(inp - cached, 0), out, 0, 0, cached, st["model"], 0, None, ts]
+            key = f"{st.thread_id or 'codex'}:{st.calls}"
+            st.groups[key] = [max(inp - cached, 0), out, 0, 0, cached, st.model, 0, None, ts]
         elif etype in ("exec_command_end", "patch_apply_end"):
             call_id = p.get("call_id")
             if isinstance(call_id, str):
@@ -328,15 +320,15 @@ class CodexParser:
                 if etype == "patch_apply_end":
                     code = 0 if p.get("success") is True else 1
                 if isinstance(code, int) and not isinstance(code, bool):
-                    st["exits"][call_id] = code
+                    st.exits[call_id] = code
         else:
-            st["ignored"] += 1
+            st.ignored += 1
 
     def _result(self, call_id: str, pending: list[Any], output: Any, ts: str | None) -> None:
         name, args, call_ts = pending
         st = self.state
         when = call_ts or ts
-        code = st["exits"].pop(call_id, None)
+        code = st.exits.pop(call_id, None)
         parsed = _maybe_json(output)
         text = output if isinstance(output, str) else ""
         if isinstance(parsed, dict):
@@ -353,21 +345,21 @@ class CodexParser:
             elif text.startswith("Success."):
                 code = 0
         ok = None if code is None else code == 0
-        base = args.get("workdir") or st["cwd"] or ""
+        base = args.get("workdir") or st.cwd or ""
         if args.get("patch"):
             if ok is not False:
                 for op in parse_patch(args["patch"], base):
                     op["ts"] = when
-                    st["ops"].append(_redact_op(op))
+                    st.ops.append(_redact_op(op))
             return
         command = args.get("command")
         if not command:
             return
         if parse_test_command(command) is not None:
-            st["ops"].append({"op": "test", "cmd": redact(command), "ok": ok, "ts": when, "cwd": base})
+            st.ops.append({"op": "test", "cmd": redact(command), "ok": ok, "ts": when, "cwd": base})
         if ok:
             for p in removed_paths(command):
-                st["ops"].append({"op": "delete", "path": p if os.path.isabs(p) else os.path.join(base, p),
+                st.ops.append({"op": "delete", "path": p if os.path.isabs(p) else os.path.join(base, p),
                                   "ts": when})
 
 

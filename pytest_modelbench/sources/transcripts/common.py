@@ -1,35 +1,31 @@
-"""Helpers shared by the transcript importers (``claude_code.py``, ``codex.py``) and the history index.
+"""Helpers shared by the transcript parsers (``claude_code.py``, ``codex.py``) and the history index.
 
-* :func:`redact` removes secrets before anything from a transcript is stored (history index, artifacts).
-* :func:`read_new_lines` reads a JSONL file from a byte offset, tolerating a torn last line.
+* :func:`read_new_lines` reads a JSONL file from a byte offset, tolerating a torn last line; :func:`sniff_format`
+  tells Claude Code from Codex; :class:`BadLine` is a line of the wrong shape (counted and skipped).
 * :class:`Tokens`, :func:`estimate_cost`: tokens normalised to input / output / cache_read / cache_create, and a
   cost estimate from litellm's bundled price map (read as JSON, litellm itself is never imported).
-* :func:`parse_test_command`: which shell commands run a test suite (the check command of a replay).
-* :func:`simulate`: apply a session's recorded file operations to its start, giving the start files, the gold
-  change and the files whose start is unknown.
+* :func:`parse_test_command`: which shell commands run a test suite (the check command of a replay);
+  :func:`removed_paths`: what an ``rm`` deletes.
+* :func:`language_of`, :func:`is_test_file`: what a set of paths is written in, and which are tests.
 
+A leaf: it imports nothing of the transcript package (the parsers, the index and the source build on it).
 Pure module: no pytest.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import re
 import shlex
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.errors import ModelbenchError
-from pytest_modelbench.models.redact import REDACTED, redact  # noqa: F401 - re-exported for the importers
-
-# Redaction lives with the model door (models/redact.py): one implementation for imports, requests and artifacts.
-
 
 # -- reading JSONL incrementally --------------------------------------------------------------------------------
 
@@ -113,6 +109,12 @@ def sniff_format(path: Path, max_lines: int = 20) -> str | None:
         ):
             return "claude-code"
     return None
+
+
+def transcript_paths(path: Path) -> list[Path]:
+    """JSONL files under ``path`` that look like Claude Code or Codex transcripts (the first few suffice)."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.jsonl")) if path.is_dir() else []
+    return [f for f in files[:50] if sniff_format(f) is not None]
 
 
 # -- tokens and cost --------------------------------------------------------------------------------------------
@@ -377,313 +379,3 @@ def language_of(paths: Sequence[str]) -> str:
 def is_test_file(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
-
-
-# -- replaying recorded file operations -------------------------------------------------------------------------
-
-# Operation records (plain dicts, as stored in the history index). Every op has "op", "path" (absolute, or relative
-# to the session's cwd) and "ts". Kinds:
-#   read      {content: str | None, partial: bool, repeat?}  full text of the file as the agent saw it (a repeat:
-#             the file was seen before in this transcript, so its text is not stored again)
-#   write     {content, created: bool, original: str | None} whole-file write; original = content before, if known
-#   edit      {edits: [[old, new, replace_all], ...], original: str | None}
-#   add       {content}                                     a patch adding a file (it did not exist)
-#   update    {hunks: [[old_lines, new_lines, anchor], ...], move: str | None}   a Codex patch hunk list
-#   delete    {}                                            rm / a patch deleting the file
-#   unsupported {tool}                                      a change we cannot replay (e.g. NotebookEdit)
-#   seen      {paths: [...]}                                files listed by Glob/LS; absent ones make it partial
-#   test      {cmd, ok: bool | None, cwd}                   a test command and whether it ended green
-
-UNKNOWN = object()  # a file whose content at the start is not known
-
-
-class EditFailed(ModelbenchError, ValueError):
-    pass
-
-
-def apply_edits(text: str, edits: Sequence[Sequence[Any]]) -> str:
-    """Claude Code ``Edit``/``MultiEdit`` semantics: each old string must occur; ``replace_all`` replaces all."""
-    for old, new, replace_all in edits:
-        if old == "":
-            if text:
-                raise EditFailed("an empty old_string on a file that is not empty")
-            text = new
-            continue
-        if old not in text:
-            raise EditFailed("old_string not found")
-        text = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-    return text
-
-
-def _seek(lines: list[str], pattern: list[str], start: int) -> int:
-    """Where ``pattern`` occurs in ``lines`` from ``start``: exact, then ignoring trailing, then all whitespace."""
-    if not pattern:
-        return start
-    n = len(pattern)
-    for norm in (lambda s: s, str.rstrip, str.strip):
-        target = [norm(p) for p in pattern]
-        for i in range(start, len(lines) - n + 1):
-            if all(norm(lines[i + j]) == target[j] for j in range(n)):
-                return i
-    return -1
-
-
-def apply_hunks(text: str, hunks: Sequence[Sequence[Any]]) -> str:
-    """Apply Codex ``*** Update File`` hunks (context / - / + lines) in order, as codex's apply_patch does."""
-    lines = text.split("\n")
-    trailing = bool(lines) and lines[-1] == ""
-    if trailing:
-        lines.pop()
-    cursor = 0
-    for old, new, anchor in hunks:
-        if anchor:
-            found = _seek(lines, [anchor], cursor)
-            if found >= 0:
-                cursor = found + 1
-        at = _seek(lines, list(old), cursor)
-        if at < 0:
-            at = _seek(lines, list(old), 0)
-        if at < 0:
-            raise EditFailed("patch context not found")
-        lines[at: at + len(old)] = list(new)
-        cursor = at + len(new)
-    return "\n".join(lines) + ("\n" if trailing or not lines else "")
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """The outcome of replaying the recorded operations onto the start.
-
-    ``start``: relative path -> content (None = absent at the start) for every file whose start is known;
-    ``final``: relative path -> content (None = deleted) for every file the session changed;
-    ``unknown``: changed files whose start content could not be found; ``failed``: (path, why) of edits that do
-    not apply; ``outside``: changed paths outside the working directory; ``missing``: files the session saw
-    (listed or read in part) but whose content is not known.
-    """
-
-    start: dict[str, str | None]
-    final: dict[str, str | None]
-    unknown: tuple[str, ...] = ()
-    failed: tuple[tuple[str, str], ...] = ()
-    outside: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    unsupported: tuple[str, ...] = ()
-    from_lookup: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def changed(self) -> list[str]:
-        return sorted(p for p in self.final if self.final[p] != self.start.get(p, UNKNOWN))
-
-
-def relative(path: str, root: str) -> str | None:
-    """``path`` relative to ``root`` as a POSIX path, or None when it lies outside."""
-    if not path:
-        return None
-    full = path if os.path.isabs(path) else os.path.join(root, path)
-    rel = os.path.relpath(os.path.normpath(full), os.path.normpath(root)) if root else os.path.normpath(full)
-    rel = rel.replace(os.sep, "/")
-    if rel == "." or rel.startswith("../") or rel == ".." or os.path.isabs(rel):
-        return None
-    return rel
-
-
-def simulate(ops: Sequence[dict[str, Any]], root: str,
-             lookup: Callable[[str], str | None | object] | None = None) -> Simulation:
-    """Apply ``ops`` (in order) to the start of the workspace rooted at ``root``.
-
-    The start of a file is the first thing the transcript shows about it (a full Read, an Edit's original file,
-    a Write that created it); when the transcript does not show it, ``lookup(rel)`` is asked (a git commit) and
-    may return the content, None (absent) or UNKNOWN.
-    """
-    start: dict[str, Any] = {}
-    current: dict[str, Any] = {}
-    changed: set[str] = set()
-    failed: list[tuple[str, str]] = []
-    outside: list[str] = []
-    seen: set[str] = set()
-    partial: set[str] = set()
-    unsupported: list[str] = []
-    looked_up: set[str] = set()
-
-    def learn(rel: str, op: dict[str, Any]) -> None:
-        """Take the start of ``rel`` from ``op`` when it shows it (before the session changed the file)."""
-        kind = op["op"]
-        known: Any = UNKNOWN
-        if kind == "read" and isinstance(op.get("content"), str) and not op.get("partial"):
-            known = op["content"]
-        elif kind in ("edit", "write") and isinstance(op.get("original"), str):
-            known = op["original"]
-        elif (kind == "write" and op.get("created")) or kind == "add":
-            known = None
-        if known is UNKNOWN and rel not in current and lookup is not None:
-            known = lookup(rel)
-            if known is not UNKNOWN:
-                looked_up.add(rel)
-        if rel not in current or known is not UNKNOWN:
-            start[rel] = current[rel] = known
-
-    for op in ops:
-        kind = op.get("op")
-        if kind == "test":
-            continue
-        if kind == "seen":
-            for p in op.get("paths") or ():
-                rel = relative(str(p), root)
-                if rel:
-                    seen.add(rel)
-            continue
-        rel = relative(str(op.get("path") or ""), root)
-        if rel is None:
-            if kind not in ("read",):
-                outside.append(str(op.get("path")))
-            continue
-        if rel not in current or (current[rel] is UNKNOWN and rel not in changed):
-            learn(rel, op)
-        if kind == "read":
-            if not op.get("repeat") and (op.get("partial") or not isinstance(op.get("content"), str)):
-                partial.add(rel)
-            continue
-        if kind == "unsupported":
-            unsupported.append(rel)
-            continue
-        changed.add(rel)
-        cur = current[rel]
-        try:
-            if kind == "write" or kind == "add":
-                current[rel] = op.get("content") or ""
-            elif kind == "delete":
-                current[rel] = None
-            elif kind == "edit":
-                if cur is UNKNOWN:
-                    continue
-                current[rel] = apply_edits(cur or "", op.get("edits") or ())
-            elif kind == "update":
-                if cur is UNKNOWN:
-                    continue
-                if cur is None:
-                    raise EditFailed("update of a file that does not exist")
-                new_text = apply_hunks(cur, op.get("hunks") or ())
-                move = op.get("move")
-                moved = relative(str(move), root) if move else None
-                if move and moved is None:
-                    outside.append(str(move))
-                elif moved:
-                    current[rel] = None
-                    if moved not in current:
-                        start[moved] = None
-                    current[moved] = new_text
-                    changed.add(moved)
-                    continue
-                current[rel] = new_text
-        except EditFailed as exc:
-            failed.append((rel, str(exc)))
-            current[rel] = UNKNOWN
-    failed_paths = {p for p, _ in failed}
-    unknown = sorted(p for p in changed if current.get(p) is UNKNOWN and p not in failed_paths)
-    final = {p: current[p] for p in changed if current[p] is not UNKNOWN}
-    known_start = {p: v for p, v in start.items() if v is not UNKNOWN}
-    # Written over without a known start: the gold is known, but the start may lack a file that existed.
-    blind = {p for p in changed if start.get(p, UNKNOWN) is UNKNOWN and p in final}
-    missing = sorted((seen | partial | blind) - {p for p, v in known_start.items() if v is not None})
-    return Simulation(
-        start=known_start, final=final, unknown=tuple(sorted(unknown)), failed=tuple(failed),
-        outside=tuple(dict.fromkeys(outside)), missing=tuple(missing), unsupported=tuple(sorted(set(unsupported))),
-        from_lookup=frozenset(looked_up),
-    )
-
-
-
-# -- the source -------------------------------------------------------------------------------------------------
-
-
-class TranscriptSource:
-    """``--sessions claude-code``, ``--sessions codex`` or ``--sessions PATH`` (a folder or file of transcripts).
-
-    Sessions come from the history index in the store (imported incrementally first). :meth:`sessions` gives the
-    replayable ones in a light form, enough to sample on; :meth:`materialize` builds the workspace, gold and check
-    of the sampled ones only (a git start is extracted once into ``.modelbench/workspaces/`` and reused).
-    """
-
-    default_sample_size: int | None = 10
-
-    def __init__(self, name: str, roots: Sequence[Path], formats: Sequence[str] | None, store: Path) -> None:
-        self.name = name
-        self.roots = tuple(roots)
-        self.formats = tuple(formats) if formats else None
-        self.store = store
-        self.check_command: str | None = None
-        self.refresh = True
-        self._entries: list[Any] | None = None
-
-    def configure(self, *, store: Path | None = None, check_command: str | None = None,
-                  refresh: bool | None = None) -> None:
-        """Set by the run: the store holding the index, ``--check-command``, and whether to import first
-        (the xdist controller imports; workers read what it indexed, so every process samples the same)."""
-        if store is not None:
-            self.store = store
-        self.check_command = check_command
-        if refresh is not None:
-            self.refresh = refresh
-        self._entries = None
-
-    def _index(self) -> Any:
-        from pytest_modelbench.sources import SourceError
-        from pytest_modelbench.sources.transcripts.index import HistoryIndex
-        from pytest_modelbench.store.sqlite import StoreError
-
-        try:
-            return HistoryIndex(self.store)
-        except StoreError as exc:
-            raise SourceError(f"--sessions {self.name}: {exc}") from None
-
-    def entries(self) -> list[Any]:
-        """Every indexed session of this source (replayable or not), importing new transcript lines first."""
-        if self._entries is None:
-            with self._index() as index:
-                if self.refresh:
-                    index.import_paths(self.roots, self.formats)
-                self._entries = index.sessions(self.formats, under=self.roots)
-        return self._entries
-
-    def sessions(self) -> Sequence[Any]:
-        from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
-
-        out = []
-        for e in self.entries():
-            ok, _reason = e.replayable(self.check_command)
-            if not ok:
-                continue
-            out.append(Session(
-                id=e.session_id, source=e.source, intent=e.intent, prompt=e.prompt, workspace=FileSet(),
-                check=CheckSpec(), gold=GoldSpec(), language=e.language if e.language != "unknown" else "python",
-                size_band=e.size_band,
-                original=Original(model=e.model, turns=e.calls, cost_usd=e.cost_usd, tokens=e.tokens.total),
-                origin=e.path,
-            ))
-        return out
-
-    def materialize(self, sample: Sequence[Any]) -> list[Any]:
-        """Full sessions (workspace, gold, check) for ``sample``; raises SourceError naming a session that fails."""
-        from pytest_modelbench.sources import SourceError
-        from pytest_modelbench.sources.transcripts.index import ReplayError, build_session
-
-        by_key = {e.key: e for e in self.entries()}
-        out = []
-        with self._index() as index:
-            for s in sample:
-                entry = by_key.get(s.key)
-                if entry is None:
-                    out.append(s)  # not ours (a plugin added it): leave it alone
-                    continue
-                try:
-                    out.append(build_session(index, entry, self.check_command, self.store.parent / "workspaces"))
-                except ReplayError as exc:
-                    raise SourceError(f"--sessions {self.name}: {exc} (re-import with `modelbench import --rebuild`)"
-                                      ) from None
-        return out
-
-
-def transcript_paths(path: Path) -> list[Path]:
-    """JSONL files under ``path`` that look like Claude Code or Codex transcripts (the first few suffice)."""
-    files = [path] if path.is_file() else sorted(path.rglob("*.jsonl")) if path.is_dir() else []
-    return [f for f in files[:50] if sniff_format(f) is not None]

@@ -1,0 +1,97 @@
+"""Replayability: whether a session's start can be rebuilt (from git, else from the transcript) and with which check.
+
+The start comes from git when the repository at ``cwd`` exists here (the commit just before the first timestamp,
+or Codex's recorded commit), else from the transcript itself (Read results, Write contents, Edit originals),
+marked *partial* when files the session saw are missing. The gold is the session's own edits applied to that
+start. A session that cannot be replayed keeps its index row and a reason.
+Pure module: no pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pytest_modelbench.sources.transcripts.common import parse_test_command
+from pytest_modelbench.sources.transcripts.features import SessionFeatures
+from pytest_modelbench.sources.transcripts.git import GitRepo
+from pytest_modelbench.sources.transcripts.simulate import Simulation, relative, simulate
+
+
+@dataclass(frozen=True)
+class Replay:
+    """How a session's start is rebuilt, and why it cannot be when it cannot (``reason`` empty = it can)."""
+
+    method: str  # git | transcript | "" (none)
+    partial: bool
+    reason: str
+    git_root: str = ""
+    commit: str = ""
+    subdir: str = ""
+    missing: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _git_source(features: SessionFeatures, repos: dict[str, GitRepo | None]) -> tuple[GitRepo, str, str] | None:
+    if features.cwd not in repos:
+        repos[features.cwd] = GitRepo.find(features.cwd)
+    repo = repos[features.cwd]
+    if repo is None:
+        return None
+    commit = features.git_commit if features.git_commit and repo.has_commit(features.git_commit) else None
+    commit = commit or repo.commit_before(features.started, features.branch)
+    if commit is None:
+        return None
+    subdir = relative(features.cwd, str(repo.root)) or ""
+    return repo, commit, subdir
+
+
+def _lookup(repo: GitRepo, commit: str, subdir: str) -> Callable[[str], Any]:
+    return lambda rel: repo.show(commit, f"{subdir}/{rel}" if subdir else rel)
+
+
+def assess(features: SessionFeatures, ops: Sequence[dict[str, Any]],
+           repos: dict[str, GitRepo | None] | None = None) -> tuple[Replay, Simulation | None]:
+    """Decide how the session's start can be rebuilt (the check command is decided later, see :func:`check_for`)."""
+    repos = {} if repos is None else repos
+    if not features.prompt:
+        return Replay("", False, "no user prompt in the transcript"), None
+    if not features.cwd:
+        return Replay("", False, "no working directory (cwd) in the transcript"), None
+    git = _git_source(features, repos)
+    sim = simulate(ops, features.cwd, _lookup(*git) if git else None)
+    method = "git" if git else "transcript"
+    where = f"git {git[1][:12]}" if git else f"the transcript (no git repository at {features.cwd} here)"
+    reason = ""
+    if sim.outside:
+        reason = f"edits outside the working directory: {', '.join(sim.outside[:3])}"
+    elif sim.unsupported:
+        reason = f"edits that cannot be replayed (notebook cells): {', '.join(sim.unsupported[:3])}"
+    elif sim.failed:
+        path, why = sim.failed[0]
+        reason = f"the session's edit of {path} does not apply to its start from {where} ({why})"
+    elif sim.unknown:
+        reason = f"the start of {', '.join(sim.unknown[:3])} is unknown: not in {where}"
+    elif not sim.changed:
+        reason = "the session changed no files"
+    replay = Replay(method=method, partial=(not git and bool(sim.missing)),
+                    reason=reason, git_root=str(git[0].root) if git else "", commit=git[1] if git else "",
+                    subdir=git[2] if git else "", missing=sim.missing[:20] if not git else ())
+    return replay, sim
+
+
+def check_for(detected: str | None, override: str | None) -> tuple[str | None, str]:
+    """The check command to use and, when there is none, why: ``(command, reason)``."""
+    if override:
+        return override, ""
+    if not detected:
+        return None, "no test command in the session (give one with --check-command)"
+    parsed = parse_test_command(detected)
+    if parsed is None or not parsed.is_pytest:
+        runner = parsed.runner if parsed else "?"
+        return None, (f"its test command runs {runner}, and this version checks with pytest only "
+                      "(give a pytest command with --check-command)")
+    return detected, ""
