@@ -1,6 +1,6 @@
 """Helpers shared by the transcript importers (``claude_code.py``, ``codex.py``) and the history index.
 
-* :func:`redact` removes secrets before anything from a transcript is stored (history index, artifacts).
+* :func:`redact` removes secrets from the prompts and commands an importer stores (file contents stay as written).
 * :func:`read_new_lines` reads a JSONL file from a byte offset, tolerating a torn last line.
 * :class:`Tokens`, :func:`estimate_cost`: tokens normalised to input / output / cache_read / cache_create, and a
   cost estimate from litellm's bundled price map (read as JSON, litellm itself is never imported).

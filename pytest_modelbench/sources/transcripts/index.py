@@ -14,7 +14,8 @@ It lives in the SQLite store (tables ``history_files`` and ``history_sessions``,
   results, Write contents, Edit originals), marked *partial* when files the session saw are missing. The gold is
   the session's own edits applied to that start. A session that cannot be replayed keeps its row and a reason.
 
-Secrets never reach the index: the parsers redact prompts, commands and file contents before they are stored.
+The parsers redact prompts and commands; file contents (what a replay is built from) are kept as the session saw
+them, like the repository itself: the store is local (docs/redaction.md).
 Pure module: no pytest.
 """
 
@@ -74,7 +75,7 @@ FEED_ERRORS: tuple[type[BaseException], ...] = (*LINE_ERRORS, RecursionError)
 
 @dataclass(frozen=True)
 class SessionFeatures:
-    """What the index knows about one past session (all text already redacted)."""
+    """What the index knows about one past session (prompts and commands already redacted)."""
 
     key: str
     source: str
