@@ -356,3 +356,24 @@ def test_end_to_end_nothing_secret_leaves_and_the_code_is_untouched(pytester: py
     mark = placeholder("openai", pasted["openai"])
     assert mark in shared["requests"] and mark in shared["artifact"]
     assert "STORAGE_KEY = 'todos'" in shared["requests"]  # the code the cloud model saw is the code as written
+
+
+def test_placeholders_agree_across_processes_and_follow_the_key(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from pytest_modelbench.models.redact import placeholder; print(placeholder('stripe', 'abc'))"
+
+    def run(**env: str) -> str:
+        clean = {k: v for k, v in os.environ.items() if k != "MODELBENCH_REDACTION_KEY"}
+        return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    first, second = run(XDG_CACHE_HOME=str(tmp_path)), run(XDG_CACHE_HOME=str(tmp_path))
+    assert first == second and first.startswith("[REDACTED:stripe:")
+    key = tmp_path / "pytest-modelbench" / "redaction-key"
+    assert key.stat().st_mode & 0o077 == 0  # only the user reads the key
+    assert run(XDG_CACHE_HOME=str(tmp_path / "other")) != first  # another machine, another key
+    assert run(XDG_CACHE_HOME=str(tmp_path), MODELBENCH_REDACTION_KEY="shared") == \
+        run(XDG_CACHE_HOME=str(tmp_path / "other"), MODELBENCH_REDACTION_KEY="shared")

@@ -63,13 +63,18 @@ def _new_key(path: Path) -> bytes:
     key = secrets.token_hex(32).encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_bytes().strip() or key
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)  # atomic and never over an existing key: the first complete key wins
+        except FileExistsError:
+            key = path.read_bytes().strip() or key
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError:
-        return key
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
+        pass  # no cache folder: consistent within this process only
     return key
 
 
