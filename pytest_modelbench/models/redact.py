@@ -416,28 +416,36 @@ def redact_obj(value: Any) -> Any:
     (``DB_PASSWORD=…`` in a prompt) is also replaced where it stands bare in another (a model's reply)."""
     strings: list[str] = []
     _strings(value, strings)
+    found: dict[str, tuple[bytes, list[Span]]] = {}
     known: dict[bytes, str] = {}
     for s in strings:
-        data = _encode(s)
-        for a, b, kind in _find(data):
-            if kind in _CONTEXT_KINDS:
-                known[data[a:b]] = kind
-    return _redact_all(value, tuple(known.items()))
+        if s and s not in found:
+            data = _encode(s)
+            spans = _find(data)
+            found[s] = (data, spans)
+            known.update((data[a:b], kind) for a, b, kind in spans if kind in _CONTEXT_KINDS)
+    pairs = tuple(known.items())
+
+    def one(s: str) -> str:
+        if not s:
+            return s
+        data, spans = found[s]
+        if pairs and any(v in data for v, _k in pairs):  # a secret seen elsewhere stands here too: look again
+            spans = _find(data, pairs)
+        return _apply(data, spans).decode("utf-8", "surrogatepass") if spans else s
+
+    return _map_strings(value, one)
 
 
-def _redact_all(value: Any, known: tuple[tuple[bytes, str], ...]) -> Any:
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(value, str):
-        if not value:
-            return value
-        data = _encode(value)
-        spans = _find(data, known)
-        return _apply(data, spans).decode("utf-8", "surrogatepass") if spans else value
+        return fn(value)
     if isinstance(value, list):
-        return [_redact_all(v, known) for v in value]
+        return [_map_strings(v, fn) for v in value]
     if isinstance(value, tuple):
-        return tuple(_redact_all(v, known) for v in value)
+        return tuple(_map_strings(v, fn) for v in value)
     if isinstance(value, dict):
-        return {k: _redact_all(v, known) for k, v in value.items()}
+        return {k: _map_strings(v, fn) for k, v in value.items()}
     return value
 
 
