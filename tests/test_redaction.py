@@ -14,6 +14,7 @@ import base64
 import json
 import random
 import string
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,19 @@ def test_a_secret_inside_the_code_stays_in_the_replay_and_is_redacted_in_what_is
     assert key not in json.dumps(shared) and placeholder("stripe", key) in shared["files"]["settings.py"]
 
 
+@pytest.fixture
+def shared_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One digest key for this process and the run it starts (pytester gives the run another HOME, so another
+    key file): the placeholders this test computes are then the ones the run writes."""
+    from pytest_modelbench.models import redact as redaction
+
+    monkeypatch.setenv(redaction.KEY_ENV, "e2e-" + body(16))
+    redaction._digest_key.cache_clear()
+    yield
+    redaction._digest_key.cache_clear()
+
+
+@pytest.mark.usefixtures("shared_key")
 def test_end_to_end_nothing_secret_leaves_and_the_code_is_untouched(pytester: pytest.Pytester) -> None:
     pasted = _pasted()
     repo = pytester.path / "repo"
