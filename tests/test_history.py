@@ -218,29 +218,34 @@ def test_a_line_nested_too_deep_for_the_json_reader_is_broken(tmp_path: Path) ->
 
 # -- secrets ----------------------------------------------------------------------------------------------------
 
-SECRETS = ["sk-proj-abcdefghijklmnopqrstuvwxyz012345", "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-           "hunter2-correct-horse", "AKIAIOSFODNN7EXAMPLE", "s3cr3t-t0ken-value"]
+# Fake secrets assembled at run time: the repository itself holds no secret-shaped literal.
+SECRETS = ["sk-proj-" + "abcdefghijklmnopqrstuvwxyz012345", "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789",
+           "hunter2-" + "correct-horse", "AKIA" + "IOSFODNN7EXAMPLE", "s3cr3t-" + "t0ken-value"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz", f"export OPENAI_API_KEY={REDACTED}"),
-    ("key ghp_abcdefghijklmnopqrstuvwxyz0123456789 here", f"key {REDACTED} here"),
-    ('{"client_secret": "abcd1234"}', f'{{"client_secret": "{REDACTED}"}}'),
-    ("Authorization: Bearer abc.def-ghi_jkl", f"Authorization: Bearer {REDACTED}"),
-    ("DB_PASSWORD: hunter2hunter2", f"DB_PASSWORD: {REDACTED}"),
-    ("aws AKIAIOSFODNN7EXAMPLE", f"aws {REDACTED}"),
-    ("GITHUB_TOKEN='tok123456'", f"GITHUB_TOKEN='{REDACTED}'"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", REDACTED),
-    ("d = {'key': value}  # keys and tokens in prose stay", "d = {'key': value}  # keys and tokens in prose stay"),
-    ("MAX_TOKENS = 4096", "MAX_TOKENS = 4096"),
-    ("", ""),
+@pytest.mark.parametrize("kept, value, end", [
+    ("export OPENAI_API_KEY=", "sk-proj-" + "abcdefghijklmnopqrstuvwxyz1", ""),
+    ("key ", "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789", " here"),
+    ('{"client_secret": "', "abcd" + "1234", '"}'),
+    ("Authorization: Bearer ", "abc.def-" + "ghi_jkl", ""),
+    ("DB_PASSWORD: ", "hunter2" + "hunter2", ""),
+    ("aws ", "AKIA" + "IOSFODNN7EXAMPLE", ""),
+    ("GITHUB_TOKEN='", "tok" + "123456", "'"),
+    ("", "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIE" + "x9Y8z7W6" * 3 + "\n-----END RSA PRIVATE KEY-----", ""),
 ])
-def test_redact(text: str, expected: str) -> None:
-    assert redact(text) == expected
-    assert redact(redact(text)) == redact(text)
+def test_redact(kept: str, value: str, end: str) -> None:
+    out = redact(kept + value + end)
+    assert out.startswith(kept + REDACTED) and out.endswith(end) and value not in out
+    assert redact(out) == out
 
 
-def test_secrets_never_reach_the_index_or_the_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("text", ["d = {'key': value}  # keys and tokens in prose stay", "MAX_TOKENS = 4096", ""])
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_secrets_never_reach_the_prompts_commands_or_listing(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     cwd = str(tmp_path / "gone")
     t = ClaudeTranscript("aaaaaaaa-0000-4000-8000-0000000000aa", cwd, SESSION_START)
     t.user(f"deploy with OPENAI_API_KEY={SECRETS[0]} please and fix the failing test")
@@ -253,11 +258,18 @@ def test_secrets_never_reach_the_index_or_the_listing(tmp_path: Path, capsys: py
     assert main(["import", str(tmp_path / "h"), "--store", str(store)]) == 0
     assert main(["sessions", "--sessions", str(tmp_path / "h"), "--store", str(store), "--all", "--json"]) == 0
     out = capsys.readouterr().out
-    stored = b"".join(p.read_bytes() for p in store.parent.iterdir())
-    assert b"OPENAI_API_KEY" in stored and REDACTED.encode() in stored  # the names stay, the values go
+    with HistoryIndex(store) as index:
+        (row,) = index.sessions()
+        features = index.features(row.key)
+        states = index.part_states(row.key)
+    said = json.dumps([row.prompt, features])  # the prompt, follow-ups and commands: redacted
+    assert "OPENAI_API_KEY=" + REDACTED in said and "API_TOKEN=" + REDACTED in said  # the names stay
+    ops = json.dumps([s.ops for s in states])  # file contents: kept as the session saw them (the store is local)
+    assert SECRETS[1] in ops and SECRETS[3] in ops
     for secret in SECRETS:
-        assert secret.encode() not in stored, secret
+        assert secret not in said, secret
         assert secret not in out, secret
+    assert SECRETS[0] not in json.dumps([s.to_dict() for s in states])  # only pasted in the prompt
 
 
 # -- the command line -------------------------------------------------------------------------------------------

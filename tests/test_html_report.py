@@ -194,7 +194,7 @@ def test_trend_plots_one_line_per_model_with_several_runs(outs: list[Outcome]) -
 
 def test_prompt_first_line_is_redacted_and_cut() -> None:
     assert prompt_first_line("\n\n  Fix it  \nmore") == "Fix it"
-    secret = "sk-" + "a" * 40
+    secret = "sk-" + "a1B2c3D4" * 5
     assert secret not in prompt_first_line(f"use OPENAI_API_KEY={secret} please")
     long = prompt_first_line("x" * 500)
     assert len(long) == 200 and long.endswith("…")

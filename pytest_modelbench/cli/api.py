@@ -87,6 +87,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, data: Any) -> None:
+        from pytest_modelbench.models.redact import redact_obj
+
+        # Every answer is redacted as it leaves, whatever store or artifact it was read from.
+        data = redact_obj(data)
         self._send(status, json.dumps(data, indent=2, default=str).encode("utf-8"), "application/json")
 
     def _error(self, status: int, message: str) -> None:
@@ -212,7 +216,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             doc = load_run("latest", manager.store, manager.root)
         except RunNotFound as exc:
             raise ApiError(404, str(exc)) from None
-        self._send(200, render_html(doc.artifact, doc.history).encode("utf-8"), "text/html; charset=utf-8")
+        from pytest_modelbench.models.redact import redact_obj
+
+        html = render_html(redact_obj(doc.artifact), doc.history)
+        self._send(200, html.encode("utf-8"), "text/html; charset=utf-8")
 
 
 def make_server(host: str, port: int, store: Path, root: Path, token: str | None = None,

@@ -40,12 +40,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_export)
 
 
+def _shared(doc: Any) -> Any:
+    """Reports and exports are made to be shared: redacted here, whatever wrote the artifact or the store."""
+    import dataclasses
+
+    from pytest_modelbench.models.redact import redact_obj
+
+    return dataclasses.replace(doc, artifact=redact_obj(doc.artifact))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the self-contained HTML report of RUN."""
     from pytest_modelbench import __version__
     from pytest_modelbench.report.html import render_html
 
-    doc = load_run(args.run, args.store)
+    doc = _shared(load_run(args.run, args.store))
     text = render_html(doc.artifact, doc.history, generator=f"pytest-modelbench {__version__}")
     emit(text, args.output, f"the HTML report of run {doc.artifact['run']['id']} (from {doc.origin})")
     return 0
@@ -84,7 +93,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """RUN as CSV (one row per outcome), JSON (the artifact) or markdown (leaderboard and regressions)."""
     import json
 
-    doc = load_run(args.run, args.store)
+    doc = _shared(load_run(args.run, args.store))
     if args.format == "csv":
         text = outcomes_csv(doc.artifact)
     elif args.format == "json":

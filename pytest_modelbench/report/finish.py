@@ -36,7 +36,10 @@ def html_report(artifact: Mapping[str, Any], store: Any, run_id: str) -> str:
 
 def write_outputs(artifact: Mapping[str, Any], store: Any, run_id: str, html_path: Path | None,
                   environ: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
-    """Write the HTML report and the step summary; returns (notes, warnings) for the terminal."""
+    """Write the HTML report and the step summary (both redacted); returns (notes, warnings) for the terminal."""
+    from pytest_modelbench.models.redact import redact_obj
+
+    artifact = redact_obj(artifact)
     environ = os.environ if environ is None else environ
     notes: list[str] = []
     warnings: list[str] = []

@@ -189,7 +189,11 @@ def budget_summary(facts: RunFacts, outcomes: Sequence[Outcome]) -> dict[str, An
 
 
 def write_artifact(artifact: dict[str, Any], path: Path) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    """Write to a temporary file in the same folder, then rename: readers never see half a file. Every string is
+    redacted first (an artifact is made to be shared)."""
+    from pytest_modelbench.models.redact import redact_obj
+
+    artifact = redact_obj(artifact)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -88,7 +88,11 @@ class Store:
             )
 
     def write_outcome(self, run_id: str, outcome: Outcome) -> None:
-        """Insert or replace one outcome and commit it at once."""
+        """Insert or replace one outcome and commit it at once. Its evidence (the transcript, the diff, check output)
+        and skip reason are redacted first: the store can be shared, and the API serves it."""
+        from pytest_modelbench.models.redact import redact_obj
+
+        evidence, skip_reason = redact_obj([outcome.evidence, outcome.skip_reason])
         with self._connection() as db, immediate(db):
             db.execute(
                 "INSERT OR REPLACE INTO benchmark_outcomes (benchmark_run_id, source_session_id, candidate_model,"
@@ -99,8 +103,8 @@ class Store:
                     run_id, outcome.session_key, outcome.model, outcome.repeat_index, outcome.fork_session_id or None,
                     outcome.status, None if outcome.solved is None else int(outcome.solved), outcome.intent,
                     outcome.static_score, outcome.llm_score, outcome.combined_score, outcome.cost_usd,
-                    outcome.duration_seconds, outcome.num_turns, outcome.skip_reason or None,
-                    json.dumps(outcome.evidence, sort_keys=True, default=str),
+                    outcome.duration_seconds, outcome.num_turns, skip_reason or None,
+                    json.dumps(evidence, sort_keys=True, default=str),
                     json.dumps([c.__dict__ for c in outcome.components]), time.time(),
                 ),
             )

@@ -322,21 +322,23 @@ class ClaudeParser:
                 return
             elif not partial:
                 content_text = read_content(text)
-            ops.append({"op": "read", "path": path, "content": None if partial else redact(content_text or ""),
+            ops.append({"op": "read", "path": path, "content": None if partial else (content_text or ""),
                         "partial": partial, "ts": when})
         elif name == "Write":
             original = tur.get("originalFile") if isinstance(tur, dict) else None
             created = isinstance(tur, dict) and tur.get("type") == "create"
-            ops.append({"op": "write", "path": path, "content": redact(args.get("content") or ""),
-                        "created": created, "original": redact(original) if first and isinstance(original, str)
+            # File contents are kept as the session saw them (a replay is built from them); only prompts and
+            # commands are redacted here, and everything shared or sent out is redacted where it leaves.
+            ops.append({"op": "write", "path": path, "content": args.get("content") or "",
+                        "created": created, "original": original if first and isinstance(original, str)
                         else None, "ts": when})
         elif name in ("Edit", "MultiEdit"):
             original = None
             if isinstance(tur, dict):
                 original = tur.get("originalFile", tur.get("originalFileContents"))
-            edits = [[redact(o), redact(n), bool(a)] for o, n, a in args.get("edits", ())]
+            edits = [[o, n, bool(a)] for o, n, a in args.get("edits", ())]
             ops.append({"op": "edit", "path": path, "edits": edits,
-                        "original": redact(original) if first and isinstance(original, str) else None, "ts": when})
+                        "original": original if first and isinstance(original, str) else None, "ts": when})
         elif name == "NotebookEdit":
             ops.append({"op": "unsupported", "path": path, "tool": name, "ts": when})
         else:

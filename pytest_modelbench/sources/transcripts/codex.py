@@ -350,7 +350,7 @@ class CodexParser:
             if ok is not False:
                 for op in parse_patch(args["patch"], base):
                     op["ts"] = when
-                    st.ops.append(_redact_op(op))
+                    st.ops.append(op)  # file contents kept as written: a replay is built from them
             return
         command = args.get("command")
         if not command:
@@ -377,10 +377,3 @@ def _compact(name: str, args: Any) -> dict[str, Any]:
         return {"patch": patch, "workdir": workdir}
     return {"command": command, "workdir": workdir}
 
-
-def _redact_op(op: dict[str, Any]) -> dict[str, Any]:
-    if "content" in op:
-        op["content"] = redact(op["content"])
-    if op.get("hunks"):
-        op["hunks"] = [[[redact(x) for x in old], [redact(x) for x in new], anchor] for old, new, anchor in op["hunks"]]
-    return op

@@ -21,7 +21,7 @@ from pytest_modelbench.sources.transcripts.state import ParserState
 
 @dataclass(frozen=True)
 class SessionFeatures:
-    """What the index knows about one past session (all text already redacted)."""
+    """What the index knows about one past session (prompts and commands already redacted; file contents kept)."""
 
     key: str
     source: str

@@ -9,7 +9,8 @@ It lives in the SQLite store (tables ``history_files`` and ``history_sessions``,
 * **Features per session** (``features.py``) and **replayability** (``assess.py``) are computed at import and kept
   in the session's row; ``rebuild.py`` builds the full session (workspace, gold, check) of the sampled ones.
 
-Secrets never reach the index: the parsers redact prompts, commands and file contents before they are stored.
+The parsers redact prompts and commands; file contents (what a replay is built from) are kept as the session saw
+them, like the repository itself: the store is local (docs/redaction.md).
 Pure module: no pytest.
 """
 
