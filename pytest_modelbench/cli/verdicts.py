@@ -87,8 +87,8 @@ def cmd_trend(args: argparse.Namespace) -> int:
     """Each model's slope over the last runs; exit status 1 when one falls faster than the threshold."""
     from tabulate import tabulate
 
-    from pytest_modelbench.analysis.gate import history_runs, trend_series
-    from pytest_modelbench.analysis.regression import trend
+    from pytest_modelbench.analysis.gate import history_runs, trend_panel, trend_series
+    from pytest_modelbench.analysis.regression import MIN_TREND_RUNS, trend
     from pytest_modelbench.analysis.stats import slope
 
     if args.window < 2:
@@ -105,7 +105,8 @@ def cmd_trend(args: argparse.Namespace) -> int:
             raise UserError(f"--model {unknown[0]}: not scored in the last {len(runs)} run(s) "
                            f"(scored: {', '.join(series) or 'none'})")
         series = {m: v for m, v in series.items() if m in args.model}
-    found = trend(series, window=args.window, threshold=args.threshold)
+    panel, _ = trend_panel([rows for _, rows in runs])
+    found = trend({m: v for m, v in panel.items() if m in series}, window=args.window, threshold=args.threshold)
     failing = {r.model for r in found}
     models: list[dict[str, Any]] = []
     for model, values in sorted(series.items()):
@@ -125,7 +126,7 @@ def cmd_trend(args: argparse.Namespace) -> int:
     def verdict(m: dict[str, Any]) -> str:
         if m["regression"]:
             return "REGRESSION"
-        return "too few runs" if m["runs"] < 3 else "ok"
+        return "too few runs" if m["runs"] < MIN_TREND_RUNS else "ok"
 
     print(tabulate([[m["model"], m["runs"], f"{m['series'][0]:.3f}", f"{m['series'][-1]:.3f}",
                      "—" if m["slope_pp_per_run"] is None else f"{m['slope_pp_per_run']:+.2f}", verdict(m)]

@@ -488,7 +488,7 @@ class BenchmarkSession:
             self.store, self.run_id, outcomes, self.rubric.version, manifest["sha256"] if manifest else None,
             baseline=self.baseline, baseline_spec=s.baseline, tolerance=s.tolerance, force=s.force_compare,
             seed=s.sample_seed, trend_window=s.trend_window, trend_threshold=s.trend_threshold,
-            fingerprints=fingerprints)
+            fingerprints=fingerprints, solve_tolerance=s.solve_tolerance)
         if self.gate.regressions and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
