@@ -16,8 +16,10 @@ a little run-to-run jitter. A store history of 9 unchanged runs precedes the run
 of 10 runs), and that run is compared with the previous one (``--modelbench-baseline latest``).
 
 * false alarms: nothing changes; a run counts when the gate reports any regression for any model;
-* power: the 0.8 model's probability drops by 5, 10, 15 or 20 points in the run judged (every session the same
-  amount; the others unchanged); a run counts when that model is reported.
+* power: the 0.8 model's expected combined score (the gate's main metric, on which the tolerance is set) drops by
+  5, 10, 15 or 20 points in the run judged: its solve probability drops by ``d / 0.7`` (7, 14, 21 and 29 points of
+  solve rate), in every session in proportion; the other models are unchanged. A run counts when that model is
+  reported.
 
 It calls the real gate (``analysis.regression.compare_runs`` and ``analysis.gate.trend_regressions``, as
 ``analysis.gate.evaluate`` does after reading the store) with the default options from ``run/options.py``.
@@ -54,6 +56,7 @@ DROPS = (5, 10, 15, 20)
 QUALITY = 0.8
 OTHERS = (0.5, 0.6, 0.7, 0.9)
 HISTORY = 9
+SOLVED_WEIGHT = 0.7  # combined = 0.7 * solved + 0.3 * static
 CONSISTENT_KAPPA = 2.0  # Beta(p*k, (1-p)*k): between-session variance p(1-p)/(k+1), a third of p(1-p) at k = 2
 
 
@@ -92,20 +95,20 @@ class World:
                 self.static[model, s] = rng.uniform(0.4, 1.0)
 
     def run(self, drop: float = 0.0) -> list[dict[str, Any]]:
-        """One run's outcomes as store rows; the first model's probabilities lowered by ``drop`` (scaled per
-        session so the model's mean drops by exactly ``drop``)."""
+        """One run's outcomes as store rows; the first model's expected combined score lowered by ``drop``: its
+        solve probabilities scaled per session so their mean drops by exactly ``drop / SOLVED_WEIGHT``."""
         rows = []
         for model, p in self.models:
             for s in self.sessions:
                 q = self.prob[model, s]
                 if drop and model == self.models[0][0]:
-                    q = q * (p - drop) / p
+                    q = q * (p - drop / SOLVED_WEIGHT) / p
                 for r in range(self.repeats):
                     solved = self.rng.random() < q
                     static = min(1.0, max(0.0, self.static[model, s] + self.rng.gauss(0, 0.03)))
                     rows.append({"source_session_id": s, "candidate_model": model, "repeat_index": r,
                                  "status": "complete", "solved": int(solved),
-                                 "combined_score": round(0.7 * solved + 0.3 * static, 4)})
+                                 "combined_score": round(SOLVED_WEIGHT * solved + (1 - SOLVED_WEIGHT) * static, 4)})
         return rows
 
 
@@ -157,8 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"gate as configured: tolerance {settings.tolerance}, solve tolerance {settings.solve_tolerance}, "
           f"trend window {settings.trend_window}, threshold {settings.trend_threshold} points/run; "
           f"{HISTORY} unchanged runs before the run judged; seed {args.seed}")
-    print("rates: % of simulated runs [95% Wilson interval]; model qualities 0.8 (the one that drops) and "
-          f"{', '.join(map(str, OTHERS))}\n")
+    print("rates: % of simulated runs [95% Wilson interval]; solve probabilities 0.8 (the model that drops) and "
+          f"{', '.join(map(str, OTHERS))}; drops in points of the combined score (x {1 / SOLVED_WEIGHT:.2f} in solve "
+          "rate)\n")
     header = ["noise", "sessions", "models", "repeats", "runs", "false alarms / run", "paired", "trend",
               *[f"caught: drop {d}" for d in DROPS]]
     print("| " + " | ".join(header) + " |")

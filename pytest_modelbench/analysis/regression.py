@@ -256,7 +256,7 @@ def trend_rows(panel: Panel, window: int = 10, min_runs: int = MIN_TREND_RUNS) -
         runs = max((len(v) for v in cut.values()), default=0)
         series = []
         for i in range(runs):
-            scored = [v[i] for v in cut.values() if i < len(v) and v[i] is not None]
+            scored = [y for v in cut.values() if i < len(v) and (y := v[i]) is not None]
             series.append(round(_mean(scored), DIGITS) if scored else None)
         points = [(x, y) for x, y in enumerate(series) if y is not None]
         plain = slope([y for _, y in points], [x for x, _ in points]) if len(points) >= 2 else None
