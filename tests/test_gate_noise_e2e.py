@@ -64,3 +64,14 @@ def test_noisy_unchanged_model_passes_the_gate_run_after_run_and_a_real_drop_fai
     paired = [r for r in regressions if r["metric"] in ("combined", "solve_rate")]
     assert paired and all(r["evidence"]["p_holm"] < r["evidence"]["alpha"] for r in paired)
     assert all(r["delta"] < -0.05 for r in paired)
+
+
+@pytest.mark.parametrize("how", ["flag", "ini"])
+def test_solve_tolerance_option_and_its_ini_twin_are_checked(pytester: pytest.Pytester, how: str) -> None:
+    if how == "ini":
+        pytester.makeini("[pytest]\nmodelbench_solve_tolerance = 1.5\n")
+        result = pytester.runpytest_subprocess("--modelbench")
+    else:
+        result = pytester.runpytest_subprocess("--modelbench", "--modelbench-solve-tolerance", "1.5")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--modelbench-solve-tolerance: must be between 0 and 1, got 1.5" in result.stderr.str()
