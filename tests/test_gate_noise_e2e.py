@@ -35,7 +35,7 @@ def write_cases(folder: Path, server: FakeOpenAI) -> None:
 
 def test_noisy_unchanged_model_passes_the_gate_run_after_run_and_a_real_drop_fails(
         pytester: pytest.Pytester) -> None:
-    with FakeOpenAI(lifetime=600, seed=19, qualities={"flaky": 0.8}) as server:
+    with FakeOpenAI(lifetime=2400, seed=19, qualities={"flaky": 0.8}) as server:
         write_cases(pytester.path / "cases", server)
         # The cache off: every run asks the model again, as a CI job without a warm cache does.
         args = ("--modelbench", "-p", "no:cacheprovider", "--runner", "local", "--sessions", "cases",
