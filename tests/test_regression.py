@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from pytest_modelbench.analysis.regression import compare_runs, mean_combined, trend
+from pytest_modelbench.analysis.regression import compare_runs, mean_combined, trend, trend_rows
 from pytest_modelbench.records import Outcome
 
 
@@ -66,7 +66,9 @@ def test_solved_rate_drop_is_a_mcnemar_regression() -> None:
     cur = [outcome(i, "m/a", 0.6, i >= 8) for i in range(20)]  # 8 lost, 0 gained, combined unchanged
     (r,) = compare_runs(base, cur)
     assert (r.metric, r.baseline, r.current, r.delta) == ("solve_rate", 1.0, 0.6, -0.4)
-    assert r.evidence == {"pairs": 20, "losses": 8, "gains": 0, "p": 0.0078125}
+    # Two-sided p for the table; the one-sided p (2^-8) Holm-adjusted over 2 tests (combined and solve rate).
+    assert r.evidence == {"pairs": 20, "losses": 8, "gains": 0, "p": 0.0078125, "solve_tolerance": 0.05,
+                          "p_one_sided": 0.00390625, "p_holm": 0.0078125, "tests": 2, "alpha": 0.04}
     few = [outcome(i, "m/a", 0.6, i >= 2) for i in range(20)]  # 2 lost: p = 0.5
     assert compare_runs(base, few) == []
 
@@ -109,26 +111,44 @@ def test_mean_combined_per_model() -> None:
     assert mean_combined(outs) == {"m/a": 0.6, "m/b": 0.2}
 
 
+def panel_of(series: list[float], sessions: int = 5) -> dict[str, list[float | None]]:
+    """Sessions spread around a run-mean series by a fixed offset each (so every session has the series' slope)."""
+    return {f"s{i}": [round(v + (i - sessions // 2) * 0.01, 6) for v in series] for i in range(sessions)}
+
+
 def test_trend_of_minus_1_8_points_per_run_over_8_runs_fails() -> None:
     falling = [round(0.80 - 0.018 * i, 6) for i in range(8)]
-    (r,) = trend({"m/a": falling, "m/flat": [0.7] * 8}, window=10, threshold=-0.5)
+    (r,) = trend({"m/a": panel_of(falling), "m/flat": panel_of([0.7] * 8)}, window=10, threshold=-0.5)
     assert r.model == "m/a" and r.metric == "combined_trend"
     assert r.evidence["slope_pp_per_run"] == pytest.approx(-1.8)
-    assert r.evidence["runs"] == 8
+    assert r.evidence["runs"] == 8 and r.evidence["sessions"] == 5
 
 
 def test_flat_and_noisy_flat_series_pass() -> None:
     rng = random.Random(2)
-    assert trend({"m/a": [0.7] * 8}) == []
-    assert trend({"m/a": [0.7 + rng.uniform(-0.002, 0.002) for _ in range(10)]}) == []
+    assert trend({"m/a": panel_of([0.7] * 8)}) == []
+    noisy = {f"s{i}": [0.7 + rng.uniform(-0.2, 0.2) for _ in range(10)] for i in range(30)}
+    assert trend({"m/a": noisy}) == []
 
 
-def test_two_runs_never_fail() -> None:
-    assert trend({"m/a": [0.9, 0.1]}) == []
-    assert len(trend({"m/a": [0.9, 0.5, 0.1]})) == 1
+def test_fewer_than_four_runs_never_fail() -> None:
+    assert trend({"m/a": panel_of([0.9, 0.1])}) == []
+    assert trend({"m/a": panel_of([0.9, 0.5, 0.1])}) == []
+    assert len(trend({"m/a": panel_of([0.9, 0.7, 0.5, 0.1])})) == 1
 
 
 def test_trend_uses_only_the_window() -> None:
     series = [0.9, 0.5, 0.1] + [0.5] * 5  # an old collapse, flat over the last 5 runs
-    assert trend({"m/a": series}, window=5) == []
-    assert len(trend({"m/a": series}, window=8)) == 1
+    assert trend({"m/a": panel_of(series)}, window=5) == []
+    assert len(trend({"m/a": panel_of(series)}, window=8)) == 1
+
+
+def test_a_steep_plain_slope_without_evidence_over_sessions_passes() -> None:
+    # Run means fall 2 points per run, but only because one of 20 sessions collapsed: the others are flat, so the
+    # mean per-session slope is not significantly below 0 and the plain slope stays information.
+    sessions: dict[str, list[float | None]] = {f"s{i}": [0.7] * 6 for i in range(19)}
+    sessions["s19"] = [1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
+    assert trend({"m/a": sessions}) == []
+    (row,) = trend_rows({"m/a": sessions})
+    assert row.slope_pp == pytest.approx(-1.0) and row.session_slope_pp == pytest.approx(-1.0)
+    assert row.p_decline > 0.01

@@ -52,12 +52,14 @@ def test_trend_of_minus_1_8_points_per_run_over_8_runs_fails(store: Store) -> No
     assert r.evidence["slope_pp_per_run"] == pytest.approx(-1.8) and r.evidence["runs"] == 8
 
 
-def test_trend_ignores_failed_runs_other_rubrics_and_needs_three_runs(store: Store) -> None:
+def test_trend_ignores_failed_runs_other_rubrics_and_needs_four_runs(store: Store) -> None:
     add_run(store, "old", outcomes(0.9))
     add_run(store, "crashed", outcomes(0.9), status="failed")
     add_run(store, "v2", outcomes(0.9), rubric_version=2)
     assert gate(store, outcomes(0.5)).regressions == ()  # two comparable runs: never fails
-    add_run(store, "mid", outcomes(0.7))
+    add_run(store, "mid", outcomes(0.8))
+    assert gate(store, outcomes(0.5)).regressions == ()  # three: a comparison of the first and last, not a trend
+    add_run(store, "late", outcomes(0.7))
     assert [r.metric for r in gate(store, outcomes(0.5)).regressions] == ["combined_trend"]
 
 
@@ -119,8 +121,9 @@ def test_runs_that_scored_nothing_are_neither_baseline_nor_trend_points(store: S
     assert resolve_baseline(store, "latest", 1, tmp_path).run_id == "full"  # type: ignore[union-attr]
     add_run(store, "full2", outcomes(0.6))
     add_run(store, "collect-only2", [])
+    add_run(store, "full3", outcomes(0.5))
     result = gate(store, outcomes(0.4))
-    assert [r.evidence["runs"] for r in result.regressions] == [3] and result.warnings == ()
+    assert [r.evidence["runs"] for r in result.regressions] == [4] and result.warnings == ()
     assert gate(store, []) == gate(store, []).__class__()
 
 

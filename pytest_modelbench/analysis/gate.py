@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_modelbench.analysis.regression import Regression, compare_runs, mean_combined, trend
+from pytest_modelbench.analysis.regression import (
+    Panel,
+    Regression,
+    compare_runs,
+    mean_combined,
+    session_means,
+    trend,
+)
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.store.sqlite import HISTORY_LIMIT, Store
@@ -127,15 +134,16 @@ def baseline_outcomes(store: Store, baseline: Baseline) -> list[Any]:
 def evaluate(store: Store, run_id: str, outcomes: Sequence[Outcome], rubric_version: int,
              manifest_sha256: str | None, *, baseline: Baseline | None, baseline_spec: str | None,
              tolerance: float, force: bool, seed: int, trend_window: int, trend_threshold: float,
-             fingerprints: dict[str, Any] | None = None) -> GateResult:
+             fingerprints: dict[str, Any] | None = None, solve_tolerance: float = 0.05) -> GateResult:
     """Both gates for the run ``run_id`` (still running, so not among the complete runs of the store).
 
     ``fingerprints`` (model -> the door's fingerprint of this run) are compared with the baseline's: a model whose
-    provider model or Ollama digest changed is left out of the regression gate, with a warning, unless ``force``."""
+    provider model or Ollama digest changed is left out of the regression gate, with a warning, unless ``force``.
+    How the two gates decide: docs/gate.md."""
     out = _Collected()
     if baseline_spec is not None:
         _compare(store, outcomes, rubric_version, manifest_sha256, baseline, tolerance, force, seed, out,
-                 fingerprints or {})
+                 fingerprints or {}, solve_tolerance)
     _trend(store, run_id, outcomes, rubric_version, trend_window, trend_threshold, out)
     return GateResult(tuple(out.regressions), tuple(out.warnings), tuple(out.notes),
                       baseline.label if baseline else None)
@@ -163,7 +171,7 @@ def fingerprint_changes(baseline: dict[str, Any] | None, current: dict[str, Any]
 
 def _compare(store: Store, outcomes: Sequence[Outcome], rubric_version: int, manifest_sha256: str | None,
              baseline: Baseline | None, tolerance: float, force: bool, seed: int, out: _Collected,
-             fingerprints: dict[str, Any] | None = None) -> None:
+             fingerprints: dict[str, Any] | None = None, solve_tolerance: float = 0.05) -> None:
     if baseline is None:
         out.notes.append("no baseline yet: this run passes and becomes the baseline")
         return
@@ -187,7 +195,7 @@ def _compare(store: Store, outcomes: Sequence[Outcome], rubric_version: int, man
                                 "for it (--modelbench-force-compare to compare anyway)")
     skip = set() if force else set(changed)
     found = compare_runs(baseline_outcomes(store, baseline), [o for o in outcomes if o.model not in skip],
-                         tolerance=tolerance, seed=seed)
+                         tolerance=tolerance, seed=seed, solve_tolerance=solve_tolerance)
     out.regressions.extend(dataclasses.replace(r, evidence={**r.evidence, "baseline_run": baseline.run_id})
                            for r in found)
     out.notes.append(f"compared with baseline {baseline.label}: {len(found)} regression(s)")
@@ -200,12 +208,19 @@ def _trend(store: Store, run_id: str, outcomes: Sequence[Outcome], rubric_versio
     history = [rows for _, rows in history_runs(store, rubric_version, window - 1, exclude=run_id)][::-1]
     if not history:
         return
-    judged, warnings = trend_series([*history, list(outcomes)])
+    found, warnings = trend_regressions(history, outcomes, window, threshold)
     out.warnings.extend(warnings)
-    current = {o.model for o in outcomes}
-    # Only models in this run are judged; their series are the runs in which they were scored.
-    out.regressions.extend(trend({m: v for m, v in judged.items() if m in current}, window=window,
-                                 threshold=threshold))
+    out.regressions.extend(found)
+
+
+def trend_regressions(history: Sequence[Sequence[Outcome | dict[str, Any]]],
+                      outcomes: Sequence[Outcome | dict[str, Any]], window: int, threshold: float
+                      ) -> tuple[list[Regression], list[str]]:
+    """The trend gate of a run: ``history`` (earlier runs, oldest first) then the run's ``outcomes``; only models
+    scored in this run are judged, each over the runs in which it was scored."""
+    panel, warnings = trend_panel([*history, list(outcomes)])
+    current = set(session_means(outcomes))
+    return trend({m: v for m, v in panel.items() if m in current}, window=window, threshold=threshold), warnings
 
 
 def history_runs(store: Store, rubric_version: int | None, limit: int, exclude: str | None = None
@@ -228,28 +243,54 @@ def history_runs(store: Store, rubric_version: int | None, limit: int, exclude: 
     return found
 
 
-def trend_series(runs: Sequence[Sequence[Outcome | dict[str, Any]]]) -> tuple[dict[str, list[float]], list[str]]:
-    """Each model's mean combined per run (oldest first), over the sessions all ``runs`` share, and warnings."""
+def _common_sessions(runs: Sequence[Sequence[Outcome | dict[str, Any]]]
+                     ) -> tuple[frozenset[str] | None, list[str]]:
+    """The sessions all ``runs`` share (None: no runs, or none shared), and warnings."""
     def key(o: Outcome | dict[str, Any]) -> str:
         return o.session_key if isinstance(o, Outcome) else o["source_session_id"]
 
     sets = [frozenset(key(o) for o in rows) for rows in runs]
     if not sets:
-        return {}, []
+        return None, []
     common = frozenset.intersection(*sets)
-    warnings = []
     if len(set(sets)) > 1:
         # A -k run or a new sample is not a drop: compare the runs on the sessions they all share.
         if not common:
-            return {}, ["trend: the runs in the window share no session; no trend gate"]
-        warnings.append(f"trend: the session set changed across the last {len(sets)} runs; slopes use the "
-                        f"{len(common)} session(s) they all share")
+            return None, ["trend: the runs in the window share no session; no trend gate"]
+        return common, [f"trend: the session set changed across the last {len(sets)} runs; slopes use the "
+                        f"{len(common)} session(s) they all share"]
+    return common, []
+
+
+def trend_series(runs: Sequence[Sequence[Outcome | dict[str, Any]]]) -> tuple[dict[str, list[float]], list[str]]:
+    """Each model's mean combined per run (oldest first), over the sessions all ``runs`` share, and warnings."""
+    common, warnings = _common_sessions(runs)
+    if common is None:
+        return {}, warnings
     series: dict[str, list[float]] = {}
     for rows in runs:
-        for model, mean in mean_combined(o for o in rows if key(o) in common).items():
+        kept = [o for o in rows if (o.session_key if isinstance(o, Outcome) else o["source_session_id"]) in common]
+        for model, mean in mean_combined(kept).items():
             series.setdefault(model, []).append(mean)
     return series, warnings
 
 
+def trend_panel(runs: Sequence[Sequence[Outcome | dict[str, Any]]]) -> tuple[Panel, list[str]]:
+    """Each model's sessions over the runs (oldest first) it was scored in, on the sessions all ``runs`` share:
+    what the trend gate decides with (see :func:`pytest_modelbench.analysis.regression.trend`)."""
+    common, warnings = _common_sessions(runs)
+    if common is None:
+        return {}, warnings
+    columns = [session_means(o for o in rows
+                             if (o.session_key if isinstance(o, Outcome) else o["source_session_id"]) in common)
+               for rows in runs]
+    panel: dict[str, dict[str, list[float | None]]] = {}
+    for model in sorted({m for column in columns for m in column}):
+        present = [column[model] for column in columns if model in column]
+        keys = sorted({k for c in present for k in c})
+        panel[model] = {k: [c.get(k) for c in present] for k in keys}
+    return panel, warnings
+
+
 __all__ = ["Baseline", "GateError", "GateResult", "baseline_outcomes", "evaluate", "history_runs", "resolve_baseline",
-           "trend_series"]
+           "trend_panel", "trend_regressions", "trend_series"]

@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_store_option(p)
     p.add_argument("--tolerance", type=float, default=0.05, metavar="X",
                    help="drop in mean combined tolerated (default 0.05)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
+    p.add_argument("--solve-tolerance", type=float, default=0.05, metavar="X",
+                   help="drop in solve rate tolerated (default 0.05)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed recorded with the verdict (default 0)")
     p.add_argument("--json", action="store_true", help="print the table and regressions as JSON")
     p.set_defaults(func=cmd_compare)
 
@@ -97,7 +99,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         store.close()
     (a, a_out), (b, b_out) = sides
     rows = paired_rows(a_out, b_out, seed=args.seed)
-    found = regressions_of(rows, args.tolerance, args.seed)
+    found = regressions_of(rows, args.tolerance, args.seed, solve_tolerance=args.solve_tolerance)
     if args.json:
         print(json.dumps({"a": a.run_id, "b": b.run_id, "rows": [r.__dict__ for r in rows],
                           "regressions": [r.to_dict() for r in found]}, indent=2))

@@ -87,8 +87,8 @@ def cmd_trend(args: argparse.Namespace) -> int:
     """Each model's slope over the last runs; exit status 1 when one falls faster than the threshold."""
     from tabulate import tabulate
 
-    from pytest_modelbench.analysis.gate import history_runs, trend_series
-    from pytest_modelbench.analysis.regression import trend
+    from pytest_modelbench.analysis.gate import history_runs, trend_panel, trend_series
+    from pytest_modelbench.analysis.regression import MIN_TREND_RUNS, trend, trend_rows
     from pytest_modelbench.analysis.stats import slope
 
     if args.window < 2:
@@ -105,13 +105,21 @@ def cmd_trend(args: argparse.Namespace) -> int:
             raise UserError(f"--model {unknown[0]}: not scored in the last {len(runs)} run(s) "
                            f"(scored: {', '.join(series) or 'none'})")
         series = {m: v for m, v in series.items() if m in args.model}
-    found = trend(series, window=args.window, threshold=args.threshold)
+    panel, _ = trend_panel([rows for _, rows in runs])
+    panel = {m: v for m, v in panel.items() if m in series}
+    found = trend(panel, window=args.window, threshold=args.threshold)
+    evidence = {r.model: r for r in trend_rows(panel, args.window)}
     failing = {r.model for r in found}
     models: list[dict[str, Any]] = []
     for model, values in sorted(series.items()):
         s = slope(values)
+        row = evidence.get(model)
+        # The plain slope of the run means is information; the verdict rests on the per-session slopes.
         models.append({"model": model, "runs": len(values), "series": values,
                        "slope_pp_per_run": None if s is None else round(100 * s, 6),
+                       "session_slope_pp_per_run": row.session_slope_pp if row else None,
+                       "upper_pp_per_run": row.upper_pp if row else None,
+                       "sessions": row.sessions if row else 0,
                        "regression": model in failing})
     if args.json:
         print(json.dumps({"runs": [r for r, _ in runs], "window": args.window, "threshold": args.threshold,
@@ -125,12 +133,19 @@ def cmd_trend(args: argparse.Namespace) -> int:
     def verdict(m: dict[str, Any]) -> str:
         if m["regression"]:
             return "REGRESSION"
-        return "too few runs" if m["runs"] < 3 else "ok"
+        return "too few runs" if m["runs"] < MIN_TREND_RUNS else "ok"
+
+    def per_session(m: dict[str, Any]) -> str:
+        if m["session_slope_pp_per_run"] is None or m["upper_pp_per_run"] is None:
+            return "—"
+        return f"{m['session_slope_pp_per_run']:+.2f} (≤ {m['upper_pp_per_run']:+.2f}, {m['sessions']} sessions)"
 
     print(tabulate([[m["model"], m["runs"], f"{m['series'][0]:.3f}", f"{m['series'][-1]:.3f}",
-                     "—" if m["slope_pp_per_run"] is None else f"{m['slope_pp_per_run']:+.2f}", verdict(m)]
+                     "—" if m["slope_pp_per_run"] is None else f"{m['slope_pp_per_run']:+.2f}", per_session(m),
+                     verdict(m)]
                     for m in models],
-                   headers=["model", "runs", "first", "last", "points/run", f"verdict (< {args.threshold})"],
+                   headers=["model", "runs", "first", "last", "points/run", "per session (95% upper)",
+                            f"verdict (< {args.threshold})"],
                    tablefmt="github", disable_numparse=True))
     for r in found:
         print(f"regression: {r.describe()}")

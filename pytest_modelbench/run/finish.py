@@ -72,7 +72,7 @@ def run_gate(bench: BenchmarkSession, session: pytest.Session, exitstatus: int, 
         bench.store, bench.run_id, outcomes, bench.rubric.version, manifest["sha256"] if manifest else None,
         baseline=bench.baseline, baseline_spec=s.baseline, tolerance=s.tolerance, force=s.force_compare,
         seed=s.sample_seed, trend_window=s.trend_window, trend_threshold=s.trend_threshold,
-        fingerprints=fingerprints)
+        fingerprints=fingerprints, solve_tolerance=s.solve_tolerance)
     if bench.gate.regressions and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

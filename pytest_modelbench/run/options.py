@@ -81,6 +81,7 @@ class Settings:
     sample_manifest: Path | None = None
     baseline: str | None = None
     tolerance: float = 0.05
+    solve_tolerance: float = 0.05
     force_compare: bool = False
     trend_window: int = 10
     trend_threshold: float = -0.5
@@ -254,12 +255,17 @@ def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
     tolerance = _float("--modelbench-tolerance", raw_tol, 0.0) if raw_tol is not None else 0.05
     if tolerance > 1:
         raise pytest.UsageError(f"--modelbench-tolerance: must be between 0 and 1, got {tolerance}")
+    raw_solve = by_flag["--modelbench-solve-tolerance"]()
+    solve_tolerance = _float("--modelbench-solve-tolerance", raw_solve, 0.0) if raw_solve is not None else 0.05
+    if solve_tolerance > 1:
+        raise pytest.UsageError(f"--modelbench-solve-tolerance: must be between 0 and 1, got {solve_tolerance}")
     raw_window = by_flag["--trend-window"]()
     raw_threshold = by_flag["--trend-threshold"]()
     raw_repeats = by_flag["--repeats"]()
     return {
         "baseline": baseline,
         "tolerance": tolerance,
+        "solve_tolerance": solve_tolerance,
         "force_compare": bool(config.getoption("modelbench_force_compare")),
         "trend_window": _int("--trend-window", raw_window, 2) if raw_window is not None else 10,
         "trend_threshold": _float("--trend-threshold", raw_threshold) if raw_threshold is not None else -0.5,

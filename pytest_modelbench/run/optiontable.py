@@ -103,12 +103,16 @@ OPTIONS: tuple[Option, ...] = (
            "artifact.", "string", "latest|NAME|RUN_ID|PATH"),
     Option("--modelbench-tolerance", "modelbench_tolerance",
            "regression gate: the drop in mean combined score tolerated before failing (default 0.05).", "float", "X"),
+    Option("--modelbench-solve-tolerance", "modelbench_solve_tolerance",
+           "regression gate: the drop in solve rate (0-1) tolerated before failing (default 0.05); a larger drop also "
+           "needs a significant one-sided McNemar test after the Holm correction (docs/gate.md).", "float", "X"),
     Option("--modelbench-force-compare", None,
            "run the regression gate even when the baseline's rubric version or sample manifest differs.", "flag"),
     Option("--trend-window", "modelbench_trend_window",
            "trend gate: runs of the store's history in each model's slope (default 10).", "int", "N"),
     Option("--trend-threshold", "modelbench_trend_threshold",
-           "trend gate: fail when a model's combined score falls faster than this, in points per run (default -0.5).",
+           "trend gate: fail when a model's combined score falls faster than this, in points per run, with "
+           "evidence over its sessions (default -0.5; docs/gate.md).",
            "float", "PP"),
     Option("--repeats", "modelbench_repeats",
            "replay each (session x model) K times (repeat_index 0..K-1, node ids <session>[<model>-r<i>] when K > 1); "

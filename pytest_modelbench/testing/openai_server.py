@@ -11,6 +11,9 @@ Behaviour is chosen by the model name in the request (``openai/<name>`` through 
 - ``scripted-<name>``: answers like ``solver`` with what :meth:`FakeOpenAI.script` recorded under ``name``, whatever
   the prompt: in agent mode first the shell commands, then the file reads, then the writes (hostile candidates for
   the hardening tests are scripted this way, see ``tests/attacks.py``).
+- a name in ``qualities`` (e.g. ``{"flaky": 0.8}``): a model of fixed quality and random answers; each request is
+  answered like ``solver`` with that probability and like ``solver`` that does not know the task otherwise, drawn
+  from the server's seeded RNG (so a sequence of runs is reproducible; change the value to simulate a real drop).
 - ``judge-json``: a judge that always answers problem_solved 8, code_clean 6, edge_cases 7 as strict JSON.
 - ``judge-prose``: a judge that answers prose instead of JSON.
 - anything else: like ``noop``.
@@ -55,6 +58,7 @@ class FakeOpenAI:
     timeout_sleep: float = 30.0
     prompt_tokens_per_char: float = 0.25
     lessons: list[Lesson] = field(default_factory=list)
+    qualities: dict[str, float] = field(default_factory=dict)
     scripts: dict[str, Lesson] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: int = 0
@@ -143,11 +147,15 @@ class FakeOpenAI:
                 message = _tool_message([("write_file", "{not json at all")])
             else:
                 message = {"role": "assistant", "content": "~~~ %%% no code here, just noise \u0000 ]]"}
-        elif model.startswith(("solver", "scripted-")):
+        elif model.startswith(("solver", "scripted-")) or model in self.qualities:
             if model.startswith("scripted-"):
                 lesson = self.scripts.get(model.removeprefix("scripted-"))
             else:
                 lesson = self._lesson(messages)
+            if model in self.qualities and not done_before:
+                with self._lock:
+                    knows = self._rng.random() < self.qualities[model]
+                lesson = lesson if knows else None
             text_protocol = model.startswith("solver-text") or not tools
             if lesson is None:
                 message = {"role": "assistant", "content": "I do not know this task."}
