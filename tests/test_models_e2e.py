@@ -219,7 +219,10 @@ def test_budget_cap_holds_under_four_workers(pytester: pytest.Pytester, seed: in
         cancelled = [o for o in outcomes if o["status"] == "cancelled-over-budget"]
         assert budget["spent_usd"] <= CAP_USD
         assert s.max_in_flight <= 2, "three calls of $0.02 were in flight under a $0.05 cap"
-        assert len(complete) + len(cancelled) == 24
+        # A session whose gold misses its own check timeout on a loaded machine is left out before any model call;
+        # that says nothing about the budget, so it is counted apart (with its reason), not allowed to fail this.
+        invalid = [o for o in outcomes if o["status"] == "skipped" and "invalid session" in (o["skip_reason"] or "")]
+        assert len(complete) + len(cancelled) + len(invalid) == 24, [o["status"] for o in outcomes]
         # Exactly what fits: two calls (a third would make $0.06), each costing what it reserved.
         assert [o["cost_usd"] for o in complete] == pytest.approx([CALL_USD, CALL_USD])
         # Every request the server saw belongs to a call that was reserved and paid: none once the cap was hit.
