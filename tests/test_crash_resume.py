@@ -179,6 +179,7 @@ def _not_complete(rows: list[dict], ids: list[str], model: str = "test/slow") ->
     return sorted(i for i in ids if f"cases/{i}" not in complete)
 
 
+@pytest.mark.slow
 def test_kill_9_of_a_worker_loses_no_finished_outcome_and_resume_completes(pytester: pytest.Pytester) -> None:
     ids, marks, env = _setup(pytester, 6, block="c2")
     db = pytester.path / ".modelbench" / "modelbench.db"
@@ -222,6 +223,7 @@ def test_kill_9_of_a_worker_loses_no_finished_outcome_and_resume_completes(pytes
     _each_item_once(artifact, ids)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_sigint_writes_an_interrupted_artifact_and_resume_reruns_only_the_rest(pytester: pytest.Pytester,
                                                                                workers: tuple[str, ...]) -> None:
@@ -292,6 +294,7 @@ def test_resume_refuses_an_unknown_run_or_another_configuration(pytester: pytest
     assert len(runs) == 1 and len(rows) == 2
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_whole_run_keeps_committed_outcomes_and_resume_finishes_it(pytester: pytest.Pytester) -> None:
     ids, marks, env = _setup(pytester, 4, block="c2")
     db = pytester.path / ".modelbench" / "modelbench.db"
