@@ -3,11 +3,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
-from .helpers import DATA
+from .helpers import DATA, REQUIRE_SANDBOX, fuzz_is_derandomized, prerequisite_problem, sandbox_required
 
 # Case-file workspaces and hidden checks live under data/: they are inputs, not tests of this project.
 collect_ignore = ["data"]
+
+# Hypothesis (tests/test_fuzz.py). In CI every run tries the same examples, so a failure found there fails again on
+# a re-run; locally the examples vary from run to run, and a failing one is kept in .hypothesis/ and tried first the
+# next time. Both print the @reproduce_failure blob of a failure. Loaded here, before the test modules build their
+# settings from the current profile.
+hypothesis_settings.register_profile("modelbench-ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("modelbench-local", print_blob=True)
+hypothesis_settings.load_profile("modelbench-ci" if fuzz_is_derandomized() else "modelbench-local")
 
 
 @pytest.fixture
@@ -20,3 +29,27 @@ def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run of this suite inside GitHub Actions must not append every pytester run to the job's summary;
     the tests of that feature set the variable themselves."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "prerequisite(name): needs bwrap, landlock or chromium; skipped without it, "
+                                       f"failed without it when {REQUIRE_SANDBOX}=1")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("prerequisite"):
+        problem = prerequisite_problem(mark.args[0])
+        if problem is None:
+            continue
+        if sandbox_required():
+            pytest.fail(f"{problem} ({REQUIRE_SANDBOX}=1: this machine must run every sandbox test; "
+                        "unset the variable to skip them locally)", pytrace=False)
+        pytest.skip(problem)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not sandbox_required():
+        return None
+    found = {name: prerequisite_problem(name) or "ok" for name in ("bwrap", "landlock", "chromium")}
+    return f"{REQUIRE_SANDBOX}=1, sandbox prerequisites: " + "; ".join(f"{k}: {v}" for k, v in found.items())

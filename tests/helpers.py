@@ -2,17 +2,60 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.runners.bwrap import bwrap_problem
-
 DATA = Path(__file__).parent / "data"
 
-requires_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap unusable: {bwrap_problem()}")
+# Sandbox prerequisites. Locally a missing one skips its tests, with the reason; with MODELBENCH_REQUIRE_SANDBOX=1
+# (set by .ci/run) it fails them, so that a CI machine where bwrap cannot create namespaces cannot stay green by
+# skipping every sandbox test. Checked when a test that needs one is set up (tests/conftest.py), not at import.
+REQUIRE_SANDBOX = "MODELBENCH_REQUIRE_SANDBOX"
+# The local runner confines files from ABI 1, TCP from ABI 4 and signals from ABI 6: its hostile tests need all three.
+LANDLOCK_NEEDED = 6
+
+requires_bwrap = pytest.mark.prerequisite("bwrap")
+requires_landlock = pytest.mark.prerequisite("landlock")
+requires_chromium = pytest.mark.prerequisite("chromium")
+
+
+def sandbox_required() -> bool:
+    return os.environ.get(REQUIRE_SANDBOX, "") not in ("", "0")
+
+
+def fuzz_is_derandomized() -> bool:
+    """CI (``CI=true``, or .ci/run's MODELBENCH_REQUIRE_SANDBOX) runs the derandomized Hypothesis profile."""
+    return os.environ.get("CI", "").lower() in ("true", "1") or sandbox_required()
+
+
+def chromium_executable() -> str | None:
+    return next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+@functools.cache
+def prerequisite_problem(name: str) -> str | None:
+    """None when the prerequisite ``name`` holds on this machine, else what is missing (once per process)."""
+    if name == "bwrap":
+        from pytest_modelbench.runners.bwrap import bwrap_problem
+
+        problem = bwrap_problem()
+        return None if problem is None else f"bubblewrap unusable: {problem}"
+    if name == "landlock":
+        from pytest_modelbench.runners.local import landlock_abi
+
+        abi = landlock_abi()
+        return None if abi >= LANDLOCK_NEEDED else (
+            f"Landlock ABI {abi} < {LANDLOCK_NEEDED}: the local runner cannot confine files, TCP and signals here "
+            "(the control test shows what gets through)")
+    if name == "chromium":
+        return None if chromium_executable() else "no chromium on PATH (.ci/run installs Debian's chromium)"
+    raise ValueError(f"unknown prerequisite {name!r}")
 
 
 def read_store(db: Path) -> tuple[list[dict], list[dict]]:

@@ -8,7 +8,8 @@
   syntax error the line.
 
 Sizes: ``MODELBENCH_FUZZ_EXAMPLES`` examples per property (default 60, well under two minutes for the whole file on
-two cores); raise it locally to fuzz harder.
+two cores); raise it locally to fuzz harder. In CI the examples are derandomized, so a failure replays; locally they
+vary and a failure is stored in ``.hypothesis/`` (profiles in ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -36,12 +37,21 @@ from pytest_modelbench.sources.transcripts.features import summarize
 from pytest_modelbench.sources.transcripts.index import feed_lines
 from pytest_modelbench.sources.transcripts.state import ParserState
 
-from .helpers import DATA
+from .helpers import DATA, fuzz_is_derandomized
 
 EXAMPLES = int(os.environ.get("MODELBENCH_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
+# derandomize and database come from the profile conftest.py loaded (CI or local).
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
+
+
+def test_fuzz_settings_follow_the_ci_profile() -> None:
+    """CI replays the same examples run after run; locally they vary and failures are stored to be tried again."""
+    assert FUZZ.derandomize is fuzz_is_derandomized()
+    assert (FUZZ.database is None) is fuzz_is_derandomized()
+    assert FUZZ.print_blob is True
+
 
 TRANSCRIPTS = DATA / "transcripts"
 CLAUDE_FILES = sorted((TRANSCRIPTS / "claude").rglob("*.jsonl"))

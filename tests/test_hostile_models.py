@@ -11,14 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.runners.local import landlock_abi
-
 from .attacks import ATTACKS, FN_FORGERS, AttackRun, run_attacks, verdict
-from .helpers import requires_bwrap
+from .helpers import requires_bwrap, requires_landlock
 
-requires_landlock = pytest.mark.skipif(
-    landlock_abi() < 6, reason=f"Landlock ABI {landlock_abi()} < 6: the local runner cannot confine files, TCP and "
-                               "signals here (the control test shows what gets through)")
 RUNNERS = [pytest.param("local", id="local", marks=requires_landlock),
            pytest.param("bwrap", id="bwrap", marks=requires_bwrap)]
 BY_NAME = {a.name: a for a in ATTACKS}

@@ -2,14 +2,13 @@
 is there, a planted ``<script>`` shows as text and does not run, and the page fetches nothing.
 
 A loopback HTTP server counts requests; a control page (raw markup, not our report) proves that this Chromium does
-run scripts and fetch from it, so the report's zero is not an artefact of the set-up. Skipped only when no Chromium
-is installed (``.ci/run`` installs Debian's ``chromium``).
+run scripts and fetch from it, so the report's zero is not an artefact of the set-up. Skipped when no Chromium is
+installed, failed then under ``MODELBENCH_REQUIRE_SANDBOX=1`` (``.ci/run`` sets it and installs Debian's ``chromium``).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -19,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import read_artifacts, write_case
+from .helpers import chromium_executable, read_artifacts, requires_chromium, write_case
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (.ci/run installs Debian's chromium)")
+CHROMIUM = chromium_executable()
+pytestmark = requires_chromium
 
 SECTIONS = ("leaderboard", "heatmap", "scatter", "pareto", "trend", "sessions", "recommendations", "caveat")
 
