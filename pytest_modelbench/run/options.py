@@ -74,6 +74,8 @@ class Settings:
     max_iterations: int = 3
     max_turns: int = 20
     model_timeout: float = 120.0
+    model_retries: int = 20
+    model_retry_budget: float = 600.0
     model_settings_lines: tuple[str, ...] = ()
     model_settings: Mapping[str, ModelSettings] = field(default_factory=dict)  # the lines above, parsed once
     judge: str | None = None
@@ -299,6 +301,18 @@ def _float(flag: str, value: Any, minimum: float | None = None) -> float:
     return out
 
 
+def _resolve_retries(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """``--model-retries`` and ``--model-retry-budget`` (defaults: the door's, which survive a minute of 429s)."""
+    from pytest_modelbench.models.door import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET
+
+    raw_retries, raw_budget = by_flag["--model-retries"](), by_flag["--model-retry-budget"]()
+    return {
+        "model_retries": _int("--model-retries", raw_retries, 0) if raw_retries is not None else DEFAULT_MAX_RETRIES,
+        "model_retry_budget": (_float("--model-retry-budget", raw_budget, 0.0) if raw_budget is not None
+                               else DEFAULT_RETRY_BUDGET),
+    }
+
+
 def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """The options of the one door to the models (issue: real candidates)."""
     allow_cloud = bool(config.getoption("allow_cloud"))
@@ -352,6 +366,7 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         "max_iterations": _int("--max-iterations", raw_iter, 0) if raw_iter is not None else 3,
         "max_turns": _int("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
         "model_timeout": _float("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
+        **_resolve_retries(by_flag),
         "model_settings_lines": lines,
         "model_settings": model_settings,
         "judge": (by_flag["--judge"]() or "").strip() or None,

@@ -90,6 +90,12 @@ OPTIONS: tuple[Option, ...] = (
            "string", "MODEL"),
     Option("--model-timeout", "modelbench_model_timeout", "seconds per model call before it is retried (default 120).",
            "float", "S"),
+    Option("--model-retries", "modelbench_model_retries",
+           "retries of a model call after 429/5xx/timeouts/connection errors (default 20), within the retry budget.",
+           "int", "N"),
+    Option("--model-retry-budget", "modelbench_model_retry_budget",
+           "seconds a model call may keep retrying, waits for Retry-After included (default 600); no attempt "
+           "starts after it.", "float", "S"),
     # -- your own history: transcript sources --
     Option("--check-command", "modelbench_check_command",
            "the pytest command that checks transcript sessions (default: the test command the original agent ran).",

@@ -167,7 +167,8 @@ class BenchmarkSession:
             prices={m: (pin, pout) for m, pin, pout in s.prices},
             model_settings=dict(s.model_settings),
             max_concurrency=dict(s.max_concurrency), cache_dir=s.store.parent / "cache", cache_mode=s.cache_mode,
-            timeout=s.model_timeout, seed=s.sample_seed,
+            timeout=s.model_timeout, seed=s.sample_seed, max_retries=s.model_retries,
+            retry_budget_seconds=s.model_retry_budget,
         )
 
     def start_broker(self) -> None:
