@@ -129,21 +129,22 @@ class Door:
         if not local and not cfg.allow_cloud:
             return {"ok": False, "kind": "cloud-not-allowed",
                     "error": f"{model} is a cloud model: pass --allow-cloud (with --budget-cap-usd) to use it"}
-        messages = request["messages"]
+        settings = cfg.settings(model)
+        messages = with_system_prompt(request["messages"], settings.system_prompt)
         tools = request.get("tools")
         if not local:
             messages = redact_obj(messages)
             tools = redact_obj(tools)
-        settings = cfg.settings(model)
         max_tokens = int(request.get("max_tokens") or settings.max_tokens or cfg.max_tokens)
         api_base = cfg.api_base_for(model)
         # --repeats: repeat k samples with seed + k and is its own cache entry; repeat 0 keeps the key it always had.
         repeat = int(request.get("repeat") or 0)
-        seed = cfg.seed + repeat
-        payload = {"model": model, "messages": messages, "tools": tools, "temperature": cfg.temperature,
-                   "seed": seed, "max_tokens": max_tokens, "api_base": api_base}
+        params = self.generation_params(model, repeat, max_tokens)
+        payload = {"model": model, "messages": messages, "tools": tools, "api_base": api_base, **params}
         if repeat:
             payload["repeat"] = repeat
+        # Settings left at their defaults add nothing, so the keys of earlier runs stay valid; any setting given
+        # (temperature, top_p, reasoning effort, extras; the system prompt is in the messages) changes the key.
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         cached = self._cache_read(key)
         if cached is not None:
@@ -166,7 +167,7 @@ class Door:
         spent: float | None = None
         try:
             with self._semaphore(provider_of(model)):
-                outcome = self._call_with_retries(model, messages, tools, max_tokens, api_base, seed)
+                outcome = self._call_with_retries(model, messages, tools, params, api_base)
             if outcome["ok"]:
                 usage = outcome["usage"]
                 spent = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]
@@ -178,6 +179,34 @@ class Door:
         finally:
             self.ledger.settle(ticket, spent)
         return outcome
+
+    def generation_params(self, model: str, repeat: int = 0, max_tokens: int | None = None) -> dict[str, Any]:
+        """What litellm is sent besides model, messages and tools: temperature, seed (+ the repeat), max_tokens, and
+        top_p, reasoning effort and provider extras when the model's settings give them."""
+        cfg = self.config
+        s = cfg.settings(model)
+        params: dict[str, Any] = {
+            "temperature": cfg.temperature if s.temperature is None else s.temperature,
+            "seed": (cfg.seed if s.seed is None else s.seed) + repeat,
+            "max_tokens": max_tokens or s.max_tokens or cfg.max_tokens,
+        }
+        if s.top_p is not None:
+            params["top_p"] = s.top_p
+        if s.reasoning_effort is not None:
+            params["reasoning_effort"] = s.reasoning_effort
+        params.update(dict(s.extras))
+        return params
+
+    def candidate_settings(self, model: str) -> dict[str, Any]:
+        """A candidate's generation settings as the artifact records them (the system prompt redacted, and hashed so
+        two runs can be compared without reading it)."""
+        s = self.config.settings(model)
+        out = self.generation_params(model)
+        if s.system_prompt is not None:
+            out["system_prompt"] = redact_obj(s.system_prompt)
+            out["system_prompt_sha256"] = hashlib.sha256(s.system_prompt.encode()).hexdigest()
+        out["tools"] = s.tools
+        return redact_obj(out)
 
     def _semaphore(self, provider: str) -> threading.BoundedSemaphore:
         with self._sem_lock:
@@ -197,8 +226,8 @@ class Door:
             return status in (None, 200)
         return True
 
-    def _call_with_retries(self, model: str, messages: list[dict[str, Any]], tools: Any, max_tokens: int,
-                           api_base: str | None, seed: int | None = None) -> dict[str, Any]:
+    def _call_with_retries(self, model: str, messages: list[dict[str, Any]], tools: Any, params: dict[str, Any],
+                           api_base: str | None) -> dict[str, Any]:
         """Attempts until one succeeds, a fatal error, ``max_retries`` retries or the retry budget is spent.
 
         Every attempt is logged (the evidence keeps them all): how long it waited for the provider's window first,
@@ -211,9 +240,8 @@ class Door:
         deadline = started + cfg.retry_budget_seconds
         errors: list[str] = []
         log: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": cfg.temperature,
-                                  "seed": cfg.seed if seed is None else seed, "max_tokens": max_tokens,
-                                  "timeout": cfg.timeout, "num_retries": 0}
+        kwargs: dict[str, Any] = {**params, "model": model, "messages": messages, "timeout": cfg.timeout,
+                                  "num_retries": 0}
         if tools:
             kwargs["tools"] = tools
         if api_base:
@@ -318,6 +346,17 @@ class Door:
             digest = _ollama_digest(model, api_base)
             with self._fp_lock:
                 fp["ollama_digest"] = digest
+
+
+def with_system_prompt(messages: list[dict[str, Any]], prompt: str | None) -> list[dict[str, Any]]:
+    """The messages with a model's system prompt first: before the mode's own system message (which carries the
+    edit format or the tool protocol, so it is kept), or as a new first message."""
+    if not prompt:
+        return messages
+    if messages and messages[0].get("role") == "system":
+        first = {**messages[0], "content": f"{prompt}\n\n{messages[0].get('content') or ''}"}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": prompt}, *messages]
 
 
 def prompt_token_bound(messages: list[dict[str, Any]], tools: Any) -> int:

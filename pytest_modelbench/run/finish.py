@@ -86,6 +86,8 @@ def run_facts(bench: BenchmarkSession) -> RunFacts:
         run_id=bench.run_id, name=s.name, started=bench.started, config=bench.run_config(), models=s.models,
         sessions=bench.plan.sessions, budget_cap_usd=s.budget_cap_usd, ledger=bench.budget_final or {},
         fingerprints=bench.fingerprints, broker_stats=bench.broker_stats,
+        settings={m: bench.broker.door.candidate_settings(m) for m in s.models if not m.startswith("replay/")}
+        if bench.broker is not None else {},
         warnings=[w for w in (bench.runner_warning, judge_warning(s.judge, s.models)) if w])
 
 

@@ -44,7 +44,8 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(opt.ini, f"default for {opt.flag}: {opt.help}", type=ini_type, default=None)
     parser.addini("modelbench_model_settings",
                   "per-model settings, one model a line: MODEL key=value ... (api_base, cloud, price_in, price_out, "
-                  "max_tokens, tools=native|text)", type="linelist", default=None)
+                  "max_tokens, tools=native|text, temperature, top_p, seed, system_prompt=\"text\"|@FILE, "
+                  "reasoning_effort, extra.NAME=VALUE); quote values with spaces", type="linelist", default=None)
 
 
 @dataclass(frozen=True)
@@ -301,6 +302,38 @@ def _float(flag: str, value: Any, minimum: float | None = None) -> float:
     return out
 
 
+def _resolve_model_settings(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> tuple[str, ...]:
+    """The ini ``modelbench_model_settings`` lines, then each ``--model-setting MODEL:KEY=VALUE`` (later wins), with
+    ``system_prompt=@FILE`` read (relative to the rootdir): normalised lines, the same in every worker."""
+    from pytest_modelbench.models.providers import (
+        join_setting_lines,
+        parse_model_settings,
+        resolve_setting_files,
+        split_setting_lines,
+    )
+
+    root = config.rootpath
+    try:
+        triples = resolve_setting_files(split_setting_lines(list(config.getini("modelbench_model_settings") or ())),
+                                        root)
+        parse_model_settings(join_setting_lines(triples))
+    except ValueError as exc:
+        raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
+    for entry in by_flag["--model-setting"]() or []:
+        left, sep, raw = str(entry).partition("=")
+        model, colon, key = left.rpartition(":")
+        if not sep or not colon or not model.strip() or not key.strip():
+            raise pytest.UsageError(f"--model-setting: expected MODEL:KEY=VALUE, got {entry!r}")
+        try:
+            added = resolve_setting_files(split_setting_lines(join_setting_lines([(model.strip(), key.strip(),
+                                                                                    raw)])), root)
+            parse_model_settings(join_setting_lines(added))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--model-setting: {exc}") from None
+        triples += added
+    return tuple(join_setting_lines(triples))
+
+
 def _resolve_retries(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """``--model-retries`` and ``--model-retry-budget`` (defaults: the door's, which survive a minute of 429s)."""
     from pytest_modelbench.models.door import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET
@@ -348,13 +381,10 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
     if mode is not None and mode.strip() not in REPLAY_MODES:
         raise pytest.UsageError(f"--replay-mode: expected one of {', '.join(REPLAY_MODES)}, got {mode!r}")
     raw_iter, raw_turns, raw_timeout = (by_flag[f]() for f in ("--max-iterations", "--max-turns", "--model-timeout"))
-    lines = tuple(config.getini("modelbench_model_settings") or ())
+    lines = _resolve_model_settings(config, by_flag)
     from pytest_modelbench.models.providers import parse_model_settings
 
-    try:
-        model_settings = parse_model_settings(list(lines))
-    except ValueError as exc:
-        raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
+    model_settings = parse_model_settings(list(lines))  # checked by _resolve_model_settings
     return {
         "allow_cloud": allow_cloud,
         "budget_cap_usd": cap,

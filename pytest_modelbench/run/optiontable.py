@@ -90,6 +90,11 @@ OPTIONS: tuple[Option, ...] = (
            "string", "MODEL"),
     Option("--model-timeout", "modelbench_model_timeout", "seconds per model call before it is retried (default 120).",
            "float", "S"),
+    # api=False: system_prompt=@FILE would read a file of the server and send it to a model.
+    Option("--model-setting", None,
+           "MODEL:KEY=VALUE, one per-model setting over the ini modelbench_model_settings; repeatable. Keys: "
+           "temperature, top_p, max_tokens, seed, system_prompt (text or @FILE), reasoning_effort, extra.NAME "
+           "(passed to litellm), api_base, cloud, price_in, price_out, tools.", "append", "MODEL:KEY=VALUE", api=False),
     Option("--model-retries", "modelbench_model_retries",
            "retries of a model call after 429/5xx/timeouts/connection errors (default 20), within the retry budget.",
            "int", "N"),

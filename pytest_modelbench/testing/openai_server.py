@@ -14,6 +14,8 @@ Behaviour is chosen by the model name in the request (``openai/<name>`` through 
 - a name in ``qualities`` (e.g. ``{"flaky": 0.8}``): a model of fixed quality and random answers; each request is
   answered like ``solver`` with that probability and like ``solver`` that does not know the task otherwise, drawn
   from the server's seeded RNG (so a sequence of runs is reproducible; change the value to simulate a real drop).
+- ``sampler``: samples like a model at a temperature: at temperature 0 it answers like ``solver``; above 0 like
+  ``solver`` for an even ``seed`` and like ``noop`` for an odd one (so ``--repeats`` with a temperature varies).
 - ``judge-json``: a judge that always answers problem_solved 8, code_clean 6, edge_cases 7 as strict JSON.
 - ``judge-prose``: a judge that answers prose instead of JSON.
 - anything else: like ``noop``.
@@ -173,6 +175,9 @@ class FakeOpenAI:
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         model = str(body.get("model", ""))
+        if model.startswith("sampler"):
+            hot = float(body.get("temperature") or 0) > 0
+            model = "noop" if hot and int(body.get("seed") or 0) % 2 else "solver"
         messages = body.get("messages") or []
         tools = body.get("tools")
         done_before = any(m.get("role") == "tool" for m in messages) or any(
