@@ -91,6 +91,7 @@ class Settings:
     html_path: Path | None = None
     repeats: int = 1
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
+    door_listen: tuple[str, int] = ("127.0.0.1", 0)  # the door's TCP listener (port 0: a free one)
     run_id: str | None = None
     resume: str | None = None
     env: str = "auto"  # --modelbench-env: auto, harness, or an interpreter path (absolute)
@@ -248,7 +249,18 @@ def _resolve_scale(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     run_id = by_flag["--modelbench-run-id"]()
     if run_id is not None and not re.fullmatch(RUN_ID_PATTERN, run_id.strip()):
         raise pytest.UsageError(f"--modelbench-run-id: expected bench_<8 hex>_<YYYYmmdd>_<HHMMSS>, got {run_id!r}")
-    return {"shard": shard, "run_id": run_id.strip() if run_id else None}
+    return {"shard": shard, "run_id": run_id.strip() if run_id else None,
+            "door_listen": _door_address(by_flag["--modelbench-door"]())}
+
+
+def _door_address(raw: Any) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` too; PORT may be 0) of the door's TCP listener."""
+    if raw is None or not str(raw).strip():
+        return ("127.0.0.1", 0)
+    m = re.fullmatch(r"\s*\[?([^\s\[\]]+?)\]?:(\d{1,5})\s*", str(raw))
+    if not m or int(m.group(2)) > 65535:
+        raise pytest.UsageError(f"--modelbench-door: expected HOST:PORT (e.g. 0.0.0.0:8765), got {raw!r}")
+    return (m.group(1), int(m.group(2)))
 
 
 def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:

@@ -133,6 +133,10 @@ OPTIONS: tuple[Option, ...] = (
            "run shard K of N: a deterministic split of the sample by a hash of each session key (all candidates of a "
            "session in one shard), with cap/N of --budget-cap-usd; join the artifacts with modelbench merge.",
            "string", "K/N"),
+    Option("--modelbench-door", "modelbench_door",
+           "HOST:PORT where the model door also listens on TCP for remote workers (--tx ssh=...), which present a "
+           "per-run secret; default 127.0.0.1 on a free port. 0.0.0.0:PORT listens on every interface.",
+           "string", "HOST:PORT", api=False),
     Option("--modelbench-resume", None,
            "finish the stored run RUN_ID (interrupted, killed or crashed): same id, same items; items already "
            "complete are deselected and their stored outcomes reused, the others run again.", "string", "RUN_ID",

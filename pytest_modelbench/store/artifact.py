@@ -175,6 +175,15 @@ def judge_warning(judge: str | None, models: Sequence[str]) -> str | None:
     return None
 
 
+def door_warning(broker_stats: Mapping[str, Any]) -> str | None:
+    """Connections the model door refused (no or a wrong per-run secret): someone else reached its TCP port."""
+    refused = broker_stats.get("refused_connections", 0)
+    if not refused:
+        return None
+    return (f"the model door refused {refused} connection(s) that did not present the run's secret: "
+            + "; ".join(broker_stats.get("refusals", [])[:5]))
+
+
 def budget_summary(facts: RunFacts, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Cap and spend from the broker's ledger (the truth, judge included later), skips from the outcomes."""
     ledger = facts.ledger
@@ -210,5 +219,5 @@ def write_artifact(artifact: dict[str, Any], path: Path) -> None:
 
 
 __all__ = ["SCHEMA_VERSION", "Artifact", "RunFacts", "RunHeader", "aggregates", "build_artifact", "budget_summary",
-           "judge_warning", "prompt_first_line", "default_artifact_path", "environment_info",
+           "judge_warning", "door_warning", "prompt_first_line", "default_artifact_path", "environment_info",
            "new_run_id", "write_artifact"]
