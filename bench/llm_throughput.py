@@ -37,6 +37,10 @@ One warm-up run of each kind comes first and is not counted (it warms the byteco
 caches and the OS file cache for both). Then the counted rounds alternate
 bare, ours, bare, ours, ... so that drift in machine load hits both alike.
 
+With ``--rate-limit-window S`` the comparison is replaced by one run of ours against a
+server that answers 429 with ``Retry-After`` for S seconds from its first request; with
+the default retry settings every item must end solved (read from the run's artifact).
+
 Memory
 ------
 While a run is under way a sampler thread of this process scans ``/proc`` every 50 ms
@@ -214,6 +218,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--latency", type=non_negative_float, default=0.5, help="seconds the server takes per answer (default 0.5)"
+    )
+    parser.add_argument(
+        "--rate-limit-window", type=non_negative_float, default=0.0, metavar="S",
+        help="instead of the comparison: one run of ours, with default retry settings, against a server that answers "
+             "429 (Retry-After) for S seconds from its first request; every item must be solved",
     )
     parser.add_argument(
         "--keep-env",
@@ -501,9 +510,48 @@ def fmt_mb(mb: float) -> str:
     return f"{mb:6.0f} MB"
 
 
+def rate_limit_window(args: argparse.Namespace) -> None:
+    """One run of ours through a 429 window of the loopback server, with the default retry settings."""
+    from pytest_modelbench.sources.humaneval import HumanEvalSource
+
+    env = child_env(args.keep_env)
+    print(f"llm_throughput: pytest-modelbench through a {args.rate_limit_window:g}-second 429 window (Retry-After), "
+          "default retry settings")
+    print(f"items: {args.items}; workers: {args.workers}; server latency: {args.latency}s per call")
+    sessions = list(HumanEvalSource().sessions())
+    prompts = sample_prompts(sessions, args.items)
+    server = Server(args.latency, sessions, prompts)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
+            ours = Ours(Path(tmp), env, server, args.items, args.workers)
+            run_dir = Path(tmp) / "run001"
+            cwd = run_dir / "cwd"
+            cwd.mkdir(parents=True)
+            cmd = ours.command(run_dir / "mb.db")
+            server.reset()
+            server.fake.rate_limit(args.rate_limit_window, "seconds")
+            result, _ = run_sampled(cmd, cwd, env, XDIST_WORKER_MARKER)
+            if result.returncode != 0:
+                raise failure("pytest-modelbench exited non-zero", cmd, result)
+            (artifact_path,) = (run_dir / "runs").glob("*.json")
+            outcomes = json.loads(artifact_path.read_text(encoding="utf-8"))["outcomes"]
+            solved = sum(1 for o in outcomes if o.get("solved"))
+            retried = sum(1 for o in outcomes if o["evidence"].get("replay", {}).get("retried_calls"))
+            print(f"ours {fmt(result.seconds)}: {solved}/{len(outcomes)} solved; {retried} item(s) waited or retried; "
+                  f"server: {server.fake.rate_limited} answer(s) 429, {len(server.fake.requests)} requests in all")
+            if solved != args.items or len(outcomes) != args.items:
+                raise BenchError(f"only {solved} of {args.items} items solved through the 429 window")
+            print("rate-limit target met (every item solved)")
+    finally:
+        server.close()
+
+
 def benchmark(args: argparse.Namespace) -> None:
     from pytest_modelbench.sources.humaneval import HumanEvalSource
 
+    if args.rate_limit_window > 0:
+        rate_limit_window(args)
+        return
     env = child_env(args.keep_env)
     print("llm_throughput: bare threaded litellm vs pytest-modelbench (broker + xdist) on HumanEval")
     print(f"python: {sys.executable} ({platform.python_version()}), cpus: {os.cpu_count()}")

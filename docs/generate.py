@@ -32,8 +32,9 @@ def options_page() -> str:
         text = opt.help.replace("|", "\\|")
         shown = flag.replace("|", "\\|")
         out.append(f"| `{shown}` | {ini} | {text} |\n")
-    out.append("\nPer-model settings have no command-line twin: the ini key `modelbench_model_settings` holds one "
-               "model a line, `MODEL key=value ...` (see [models](../models.md)).\n")
+    out.append("\nPer-model settings: the ini key `modelbench_model_settings` holds one model a line, "
+               "`MODEL key=value ...`; `--model-setting MODEL:KEY=VALUE` adds or overrides one setting "
+               "(see [models](../models.md)).\n")
     return "".join(out)
 
 

@@ -1,13 +1,20 @@
-"""The model broker: the run's single :class:`~.door.Door`, served to every worker over a Unix socket.
+"""The model broker: the run's single :class:`~.door.Door`, served to every worker over a Unix socket and TCP.
 
 The controller starts it (a thread pool in the controller process) before the xdist workers start; workers, and
-the controller itself without xdist, talk to it with :class:`BrokerClient`. One JSON line per request, one per reply.
-Ops: ``complete``, ``budget``, ``fingerprints``, ``stats``.
+the controller itself without xdist, talk to it with :class:`BrokerClient`: local workers over the Unix socket,
+remote ones (``--tx ssh=...``) over TCP, so every host shares one ledger, one cache and one set of limits.
+One JSON line per request, one per reply. Ops: ``complete``, ``budget``, ``fingerprints``, ``stats``.
+
+When the broker has a secret (every run makes one), the first line of each connection must be
+``{"op": "hello", "secret": ...}``; a connection that does not present it is answered ``refused``, closed, logged
+and counted (``stats``), and nothing it sends is read as a request.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 import socket
 import socketserver
 import threading
@@ -20,10 +27,15 @@ from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.models.door import Door, DoorConfig
 
 MAX_LINE = 64 * 1024 * 1024
+LOG = logging.getLogger("pytest_modelbench.door")
 
 
 class BrokerUnavailable(ModelbenchError, ConnectionError):
     """The model door cannot be reached (the broker stopped, crashed or closed the connection)."""
+
+
+class DoorRefused(BrokerUnavailable):
+    """The door refused the connection: it did not present the run's secret."""
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -40,6 +52,8 @@ class _Handler(socketserver.StreamRequestHandler):
         super().finish()
 
     def handle(self) -> None:
+        if not self._authenticated():
+            return
         for line in self.rfile:
             if not line.strip():
                 continue
@@ -51,8 +65,46 @@ class _Handler(socketserver.StreamRequestHandler):
             self.wfile.write((json.dumps(reply) + "\n").encode())
             self.wfile.flush()
 
+    def _authenticated(self) -> bool:
+        """The connection's first line presents the run's secret (or the broker has none)."""
+        secret = self.server.broker.secret
+        if secret is None:
+            return True
+        line = self.rfile.readline(4096)
+        try:
+            hello = json.loads(line) if line.strip() else {}
+        except ValueError:
+            hello = {}
+        given = hello.get("secret") if isinstance(hello, dict) and hello.get("op") == "hello" else None
+        if isinstance(given, str) and hmac.compare_digest(given.encode(), secret.encode()):
+            self.server.broker.accepted(self.server.transport)
+            self.wfile.write(b'{"ok": true}\n')
+            self.wfile.flush()
+            return True
+        peer = self.client_address if self.client_address else "the Unix socket"
+        reason = "a wrong secret" if given is not None else "no secret"
+        self.server.broker.refused(f"{peer}: {reason}")
+        try:
+            self.wfile.write(b'{"ok": false, "kind": "refused", "error": "the model door refused this connection: '
+                             b'it did not present the run\'s secret"}\n')
+            self.wfile.flush()
+        except OSError:
+            pass
+        return False
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    transport = "tcp"
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    broker: Broker
+    connections: set[socket.socket]
+    lock: threading.Lock
+
 
 class _Server(socketserver.ThreadingUnixStreamServer):
+    transport = "unix"
     daemon_threads = True
     # Every xdist worker connects at about the same moment, while the controller may be busy (importing litellm):
     # the default backlog of 5 made some connects fail with EAGAIN.
@@ -63,20 +115,52 @@ class _Server(socketserver.ThreadingUnixStreamServer):
 
 
 class Broker:
-    def __init__(self, config: DoorConfig, socket_path: Path) -> None:
+    """The door, served on ``socket_path`` and, when ``tcp`` is given (host, port; port 0 picks one), on TCP too.
+
+    TCP needs a ``secret``: a door reachable from the network without one would spend the run's budget for anyone.
+    """
+
+    def __init__(self, config: DoorConfig, socket_path: Path, secret: str | None = None,
+                 tcp: tuple[str, int] | None = None) -> None:
+        if tcp is not None and not secret:
+            raise ValueError("the model door listens on TCP only with a per-run secret")
         self.door = Door(config)
         self.socket_path = socket_path
+        self.secret = secret
+        self.refusals: list[str] = []
+        self.connections = {"unix": 0, "tcp": 0}  # connections that presented the secret, by transport
+        self._refusal_lock = threading.Lock()
         self._server = _Server(str(socket_path), _Handler)
-        self._server.broker = self
-        self._server.connections = set()
-        self._server.lock = threading.Lock()
+        self._servers: list[Any] = [self._server]
+        self.tcp_address: tuple[str, int] | None = None
+        if tcp is not None:
+            family = socket.AF_INET6 if ":" in tcp[0] else socket.AF_INET
+            tcp_cls = type("_TCPServerFamily", (_TCPServer,), {"address_family": family})
+            tcp_server = tcp_cls(tcp, _Handler)
+            self.tcp_address = tcp_server.server_address[:2]
+            self._servers.append(tcp_server)
+        self._threads = []
+        for server in self._servers:
+            server.broker = self
+            server.connections = set()
+            server.lock = threading.Lock()
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+                                      name="modelbench-broker")
+            thread.start()
+            self._threads.append(thread)
         self._closed = False
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        daemon=True, name="modelbench-broker")
-        self._thread.start()
         # Import litellm (~3-6 s of CPU) now, while xdist workers start, not when the first request arrives.
         self._warm = threading.Thread(target=lambda: self.door.litellm, daemon=True, name="modelbench-litellm-import")
         self._warm.start()
+
+    def accepted(self, transport: str) -> None:
+        with self._refusal_lock:
+            self.connections[transport] += 1
+
+    def refused(self, why: str) -> None:
+        with self._refusal_lock:
+            self.refusals.append(why)
+        LOG.warning("modelbench: the model door refused a connection from %s", why)
 
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -87,7 +171,11 @@ class Broker:
         if op == "fingerprints":
             return {"ok": True, "fingerprints": self.door.fingerprints}
         if op == "stats":
-            return {"ok": True, "requests_sent": self.door.requests_sent, "cache_hits": self.door.cache_hits}
+            with self._refusal_lock:
+                refusals = list(self.refusals)
+            return {"ok": True, "requests_sent": self.door.requests_sent, "cache_hits": self.door.cache_hits,
+                    "refused_connections": len(refusals), "refusals": refusals[:20],
+                    "connections": dict(self.connections)}
         return {"ok": False, "kind": "error", "error": f"unknown op {op!r}"}
 
     def close(self) -> None:
@@ -96,36 +184,72 @@ class Broker:
         self._closed = True
         # Never let the interpreter shut down under a thread that is still importing litellm (it aborts the process).
         self._warm.join(timeout=60)
-        self._server.shutdown()
-        self._server.server_close()
-        # Open connections too: a worker waiting on a reply gets end-of-file at once instead of waiting forever.
-        with self._server.lock:
-            for conn in list(self._server.connections):
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+            # Open connections too: a worker waiting on a reply gets end-of-file at once instead of waiting forever.
+            with server.lock:
+                for conn in list(server.connections):
+                    try:
+                        conn.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
         self.socket_path.unlink(missing_ok=True)
 
 
-class BrokerClient:
-    """What workers hold: one connection, reopened when needed. Not thread-safe (one per worker process)."""
+def door_address_for(broker: Broker, remote: bool) -> str:
+    """What a worker connects to: the Unix socket when it runs on this host, else the TCP listener (a wildcard
+    listener is advertised under this host's name)."""
+    if not remote or broker.tcp_address is None:
+        return str(broker.socket_path)
+    host, port = broker.tcp_address
+    if host in ("0.0.0.0", "::"):
+        host = socket.getfqdn()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    def __init__(self, socket_path: Path, timeout: float = 3600.0) -> None:
-        self.socket_path = socket_path
+
+class BrokerClient:
+    """What workers hold: one connection, reopened when needed. Not thread-safe (one per worker process).
+
+    ``address`` is the Unix socket's path, or ``host:port`` of the door's TCP listener (remote workers); ``secret``
+    is presented first on every connection.
+    """
+
+    def __init__(self, address: Path | str, timeout: float = 3600.0, secret: str | None = None) -> None:
+        self.address = address
+        self.socket_path = address  # kept for messages and callers that name the socket
         self.timeout = timeout
+        self.secret = secret
         self._sock: socket.socket | None = None
         self._file: Any = None
 
     def _connect(self) -> None:
+        if isinstance(self.address, str) and not self.address.startswith("/"):
+            host, _, port = self.address.rpartition(":")
+            sock = socket.create_connection((host.strip("[]"), int(port)), timeout=min(self.timeout, 30))
+            sock.settimeout(self.timeout)
+        else:
+            sock = self._connect_unix()
+        self._sock = sock
+        self._file = sock.makefile("rwb")
+        if self.secret is not None:
+            self._file.write((json.dumps({"op": "hello", "secret": self.secret}) + "\n").encode())
+            self._file.flush()
+            reply = json.loads(self._file.readline(MAX_LINE) or b"{}")
+            if not reply.get("ok"):
+                self.close()
+                raise DoorRefused(f"the model door (broker at {self.address}) "
+                                        f"{reply.get('error') or 'closed the connection during the handshake'}")
+
+    def _connect_unix(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         # A full backlog answers EAGAIN at once on a Unix socket: wait a little and retry, for at most 10 s.
         delay, deadline = 0.01, time.monotonic() + 10
         while True:
             try:
-                sock.connect(str(self.socket_path))
-                break
+                sock.connect(str(self.address))
+                return sock
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     sock.close()
@@ -135,8 +259,6 @@ class BrokerClient:
             except OSError:
                 sock.close()
                 raise
-        self._sock = sock
-        self._file = sock.makefile("rwb")
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         """One request, one reply; :class:`BrokerUnavailable` (naming the socket) when the door cannot be reached."""
@@ -158,6 +280,8 @@ class BrokerClient:
                 self._file.write(data)
                 self._file.flush()
                 break
+            except DoorRefused:
+                raise  # asking again with the same secret cannot help
             except OSError:
                 # Only a failed send is retried (on a fresh connection): a request the broker has read is never
                 # sent twice, so nothing is paid twice.

@@ -12,10 +12,12 @@ from pytest_modelbench.models.broker import BrokerClient
 class ModelCallError(ModelbenchError, RuntimeError):
     """A call that failed after retries (or was refused); ``kind`` says which."""
 
-    def __init__(self, kind: str, message: str, errors: list[str] | None = None) -> None:
+    def __init__(self, kind: str, message: str, errors: list[str] | None = None,
+                 attempt_log: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.errors = errors or []
+        self.attempt_log = attempt_log or []  # every HTTP attempt of the call (door._call_with_retries)
 
 
 class OverBudget(ModelCallError):
@@ -37,6 +39,7 @@ class Reply:
     attempts: int
     provider_model: str | None
     errors: list[str] = field(default_factory=list)
+    attempt_log: list[dict[str, Any]] = field(default_factory=list)  # every HTTP attempt: waits, status, timing
 
 
 class ModelClient:
@@ -57,7 +60,7 @@ class ModelClient:
         if not reply.get("ok"):
             kind = reply.get("kind", "error")
             cls = {"over-budget": OverBudget, "cloud-not-allowed": CloudNotAllowed}.get(kind, ModelCallError)
-            raise cls(kind, reply.get("error", "model call failed"), reply.get("errors"))
+            raise cls(kind, reply.get("error", "model call failed"), reply.get("errors"), reply.get("attempt_log"))
         msg = reply["message"]
         return Reply(
             content=msg.get("content"),
@@ -69,6 +72,7 @@ class ModelClient:
             attempts=int(reply.get("attempts", 0)),
             provider_model=reply.get("provider_model"),
             errors=list(reply.get("errors") or []),
+            attempt_log=list(reply.get("attempt_log") or []),
         )
 
     def budget(self) -> dict[str, Any]:

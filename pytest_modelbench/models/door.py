@@ -1,8 +1,12 @@
 """The one function that calls models: :meth:`Door.complete`. The only importer of litellm.
 
 It enforces, in this order: the cloud opt-in, redaction for cloud models, the response cache, the price and the
-budget reservation, the per-provider concurrency limit, the per-call timeout and retries with exponential backoff
-(429, 5xx, timeouts, connection errors, malformed bodies), then settles the ledger and records the fingerprint.
+budget reservation, the per-provider concurrency limit, the per-call timeout and retries (429, 5xx, timeouts,
+connection errors, malformed bodies) within a retry budget, then settles the ledger and records the fingerprint.
+
+Retries wait what the provider asked for (``Retry-After``, ``retry-after-ms`` or a rate-limit reset header) and at
+least an exponential backoff; a 429 holds the provider for *every* caller of the door (:class:`ProviderGate`), so
+the workers back off together instead of each one hammering a provider that is already refusing.
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ from pytest_modelbench.models.providers import (
     is_local,
     provider_of,
 )
+from pytest_modelbench.models.ratelimit import ProviderGate, backoff, retry_after
 from pytest_modelbench.models.redact import redact_obj
 
 MESSAGE_OVERHEAD_TOKENS = 16  # chat formatting tokens per message, generously
+# Survive a provider that refuses for a minute or more (Inspect retries without limit, SWE-bench waits up to
+# 600 s): up to 20 retries within 10 minutes, backing off from 1 s to at most 60 s between attempts.
+DEFAULT_MAX_RETRIES = 20
+DEFAULT_RETRY_BUDGET = 600.0
+# Answers that mean "the provider as a whole is refusing for now": every caller of it waits, not only this one.
+HOLD_STATUSES = frozenset({429, 503, 529})
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,10 @@ class DoorConfig:
     cache_dir: Path | None = None
     cache_mode: str = "readwrite"
     timeout: float = 120.0
-    max_retries: int = 4
-    retry_budget_seconds: float = 90.0
-    backoff_base: float = 0.5
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_budget_seconds: float = DEFAULT_RETRY_BUDGET
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
     max_tokens: int = 4096
     temperature: float = 0.0
     seed: int = 0
@@ -73,6 +85,7 @@ class Door:
         self.fingerprints: dict[str, dict[str, Any]] = {}
         self.requests_sent = 0
         self.cache_hits = 0
+        self.gate = ProviderGate()
 
     # -- litellm, lazily ----------------------------------------------------------------------------------------
 
@@ -116,21 +129,22 @@ class Door:
         if not local and not cfg.allow_cloud:
             return {"ok": False, "kind": "cloud-not-allowed",
                     "error": f"{model} is a cloud model: pass --allow-cloud (with --budget-cap-usd) to use it"}
-        messages = request["messages"]
+        settings = cfg.settings(model)
+        messages = with_system_prompt(request["messages"], settings.system_prompt)
         tools = request.get("tools")
         if not local:
             messages = redact_obj(messages)
             tools = redact_obj(tools)
-        settings = cfg.settings(model)
         max_tokens = int(request.get("max_tokens") or settings.max_tokens or cfg.max_tokens)
         api_base = cfg.api_base_for(model)
         # --repeats: repeat k samples with seed + k and is its own cache entry; repeat 0 keeps the key it always had.
         repeat = int(request.get("repeat") or 0)
-        seed = cfg.seed + repeat
-        payload = {"model": model, "messages": messages, "tools": tools, "temperature": cfg.temperature,
-                   "seed": seed, "max_tokens": max_tokens, "api_base": api_base}
+        params = self.generation_params(model, repeat, max_tokens)
+        payload = {"model": model, "messages": messages, "tools": tools, "api_base": api_base, **params}
         if repeat:
             payload["repeat"] = repeat
+        # Settings left at their defaults add nothing, so the keys of earlier runs stay valid; any setting given
+        # (temperature, top_p, reasoning effort, extras; the system prompt is in the messages) changes the key.
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         cached = self._cache_read(key)
         if cached is not None:
@@ -153,7 +167,7 @@ class Door:
         spent: float | None = None
         try:
             with self._semaphore(provider_of(model)):
-                outcome = self._call_with_retries(model, messages, tools, max_tokens, api_base, seed)
+                outcome = self._call_with_retries(model, messages, tools, params, api_base)
             if outcome["ok"]:
                 usage = outcome["usage"]
                 spent = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]
@@ -165,6 +179,34 @@ class Door:
         finally:
             self.ledger.settle(ticket, spent)
         return outcome
+
+    def generation_params(self, model: str, repeat: int = 0, max_tokens: int | None = None) -> dict[str, Any]:
+        """What litellm is sent besides model, messages and tools: temperature, seed (+ the repeat), max_tokens, and
+        top_p, reasoning effort and provider extras when the model's settings give them."""
+        cfg = self.config
+        s = cfg.settings(model)
+        params: dict[str, Any] = {
+            "temperature": cfg.temperature if s.temperature is None else s.temperature,
+            "seed": (cfg.seed if s.seed is None else s.seed) + repeat,
+            "max_tokens": max_tokens or s.max_tokens or cfg.max_tokens,
+        }
+        if s.top_p is not None:
+            params["top_p"] = s.top_p
+        if s.reasoning_effort is not None:
+            params["reasoning_effort"] = s.reasoning_effort
+        params.update(dict(s.extras))
+        return params
+
+    def candidate_settings(self, model: str) -> dict[str, Any]:
+        """A candidate's generation settings as the artifact records them (the system prompt redacted, and hashed so
+        two runs can be compared without reading it)."""
+        s = self.config.settings(model)
+        out = self.generation_params(model)
+        if s.system_prompt is not None:
+            out["system_prompt"] = redact_obj(s.system_prompt)
+            out["system_prompt_sha256"] = hashlib.sha256(s.system_prompt.encode()).hexdigest()
+        out["tools"] = s.tools
+        return redact_obj(out)
 
     def _semaphore(self, provider: str) -> threading.BoundedSemaphore:
         with self._sem_lock:
@@ -184,36 +226,85 @@ class Door:
             return status in (None, 200)
         return True
 
-    def _call_with_retries(self, model: str, messages: list[dict[str, Any]], tools: Any, max_tokens: int,
-                           api_base: str | None, seed: int | None = None) -> dict[str, Any]:
+    def _call_with_retries(self, model: str, messages: list[dict[str, Any]], tools: Any, params: dict[str, Any],
+                           api_base: str | None) -> dict[str, Any]:
+        """Attempts until one succeeds, a fatal error, ``max_retries`` retries or the retry budget is spent.
+
+        Every attempt is logged (the evidence keeps them all): how long it waited for the provider's window first,
+        how long it took, what failed and what the provider asked for.
+        """
         cfg = self.config
+        provider = provider_of(model)
+        gate_key = f"{provider} {api_base or ''}".strip()  # one window per provider endpoint
         started = time.monotonic()
+        deadline = started + cfg.retry_budget_seconds
         errors: list[str] = []
-        kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": cfg.temperature,
-                                  "seed": cfg.seed if seed is None else seed, "max_tokens": max_tokens,
-                                  "timeout": cfg.timeout, "num_retries": 0}
+        log: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {**params, "model": model, "messages": messages, "timeout": cfg.timeout,
+                                  "num_retries": 0}
         if tools:
             kwargs["tools"] = tools
         if api_base:
             kwargs["api_base"] = api_base
-            if provider_of(model) == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
                 kwargs["api_key"] = "sk-local-placeholder"  # OpenAI-compatible local servers ignore it
-        for attempt in range(1, cfg.max_retries + 2):
+        attempt = 0
+        while True:
+            attempt += 1
+            waited = self.gate.wait(gate_key, deadline)
+            if waited is None:
+                left = self.gate.remaining(gate_key)
+                errors.append(f"attempt {attempt}: not made: {provider} asked to wait {left:.1f} s more, past the "
+                              f"retry budget of {cfg.retry_budget_seconds:g} s (--model-retry-budget)")
+                log.append({"attempt": attempt, "outcome": "not-made", "wait_needed_s": round(left, 3)})
+                return self._gave_up(errors, log, attempt - 1)
+            entry: dict[str, Any] = {"attempt": attempt, "waited_s": round(waited, 3)}
+            sent = time.monotonic()
             with self._fp_lock:
                 self.requests_sent += 1
             try:
                 response = self.litellm.completion(**kwargs)
-                return {"ok": True, **_normalise(response), "attempts": attempt, "errors": errors}
             except Exception as exc:  # every provider error surfaces here; classify, then retry or give up
-                errors.append(f"attempt {attempt}: {type(exc).__name__}: {str(exc)[:300]}")
-                elapsed = time.monotonic() - started
-                delay = cfg.backoff_base * (2 ** (attempt - 1)) * (1 + random.random() * 0.25)
-                if not self._retryable(exc) or attempt > cfg.max_retries or \
-                        elapsed + delay > cfg.retry_budget_seconds:
-                    return {"ok": False, "kind": "error", "error": errors[-1], "errors": errors,
-                            "attempts": attempt}
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+                status = getattr(exc, "status_code", None)
+                asked = retry_after(_headers_of(exc))
+                delay = backoff(attempt, cfg.backoff_base, cfg.backoff_max, random.random())
+                if asked is not None:
+                    delay = max(delay, asked[0])  # never sooner than the provider asked
+                entry.update(outcome=type(exc).__name__, status=status, seconds=round(time.monotonic() - sent, 3),
+                             error=str(exc)[:300])
+                if asked is not None:
+                    entry.update(asked_wait_s=round(asked[0], 3), header=asked[1])
+                log.append(entry)
+                text = f"attempt {attempt}: {type(exc).__name__}"
+                text += f" (HTTP {status})" if status else ""
+                text += f": {str(exc)[:300]}"
+                if asked is not None:
+                    text += f" [{asked[1]}: wait {asked[0]:.1f} s]"
+                errors.append(text)
+                if not self._retryable(exc):
+                    return self._gave_up(errors, log, attempt, "not retryable")
+                if attempt > cfg.max_retries:
+                    return self._gave_up(errors, log, attempt, f"{cfg.max_retries} retries (--model-retries)")
+                if time.monotonic() + delay > deadline:
+                    return self._gave_up(errors, log, attempt, f"the next attempt would start after the retry "
+                                                               f"budget of {cfg.retry_budget_seconds:g} s "
+                                                               "(--model-retry-budget)")
+                entry["retry_in_s"] = round(delay, 3)
+                if status in HOLD_STATUSES or asked is not None:
+                    self.gate.hold(gate_key, delay)  # everyone waits for the window, not only this call
+                else:
+                    time.sleep(delay)
+                continue
+            entry.update(outcome="ok", seconds=round(time.monotonic() - sent, 3))
+            log.append(entry)
+            return {"ok": True, **_normalise(response), "attempts": attempt, "errors": errors, "attempt_log": log}
+
+    def _gave_up(self, errors: list[str], log: list[dict[str, Any]], attempts: int,
+                 why: str | None = None) -> dict[str, Any]:
+        last = errors[-1] if errors else "no attempt made"
+        message = f"{last} (gave up after {attempts} attempt(s): {why})" if why else last
+        return {"ok": False, "kind": "error", "error": message, "errors": errors, "attempts": attempts,
+                "attempt_log": log}
 
     # -- cache --------------------------------------------------------------------------------------------------
 
@@ -257,6 +348,17 @@ class Door:
                 fp["ollama_digest"] = digest
 
 
+def with_system_prompt(messages: list[dict[str, Any]], prompt: str | None) -> list[dict[str, Any]]:
+    """The messages with a model's system prompt first: before the mode's own system message (which carries the
+    edit format or the tool protocol, so it is kept), or as a new first message."""
+    if not prompt:
+        return messages
+    if messages and messages[0].get("role") == "system":
+        first = {**messages[0], "content": f"{prompt}\n\n{messages[0].get('content') or ''}"}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": prompt}, *messages]
+
+
 def prompt_token_bound(messages: list[dict[str, Any]], tools: Any) -> int:
     """An upper bound on the prompt tokens of any provider: the request's UTF-8 bytes plus formatting overhead.
 
@@ -266,6 +368,15 @@ def prompt_token_bound(messages: list[dict[str, Any]], tools: Any) -> int:
     """
     body = json.dumps([messages, tools or []], ensure_ascii=False).encode("utf-8")
     return len(body) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
+
+
+def _headers_of(exc: BaseException) -> Any:
+    """The HTTP response headers litellm keeps on its exceptions (None when the error had no response)."""
+    headers = getattr(exc, "litellm_response_headers", None)
+    if not headers:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+    return headers
 
 
 def _normalise(response: Any) -> dict[str, Any]:

@@ -52,8 +52,15 @@ class _Tally:
     attempts: int = 0
     retried_errors: list[str] = field(default_factory=list)
     provider_models: set[str] = field(default_factory=set)
+    # Every attempt of each call that needed more than one, or waited for a provider's rate-limit window.
+    retried_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def log_attempts(self, call: int, log: list[dict[str, Any]]) -> None:
+        if len(log) > 1 or any(a.get("waited_s") for a in log):
+            self.retried_calls.append({"call": call, "attempts": log})
 
     def add(self, reply: Reply) -> None:
+        self.log_attempts(self.calls + 1, reply.attempt_log)
         self.calls += 1
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
@@ -97,7 +104,7 @@ def replay_with_model(session: Session, model: str, workspace: Path, *, client: 
         "model_calls": tally.calls, "prompt_tokens": tally.prompt_tokens, "completion_tokens": tally.completion_tokens,
         "cached_calls": tally.cached, "cached": tally.calls > 0 and tally.cached == tally.calls,
         "http_attempts": tally.attempts, "provider_models": sorted(tally.provider_models),
-        "retried_errors": tally.retried_errors[-10:],
+        "retried_errors": tally.retried_errors, "retried_calls": tally.retried_calls,
         "transcript": redact_obj(transcript),
     })
     if reason:
@@ -114,6 +121,8 @@ def _call(client: ModelClient, model: str, messages: list[dict[str, Any]], tally
     except CloudNotAllowed as exc:
         raise _Cancelled("skipped", str(exc)) from None
     except ModelCallError as exc:
+        tally.retried_errors += exc.errors
+        tally.log_attempts(tally.calls + 1, exc.attempt_log)
         raise _Cancelled("failed", f"model call failed after retries: {exc}") from None
     tally.add(reply)
     return reply

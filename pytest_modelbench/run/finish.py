@@ -79,14 +79,17 @@ def run_gate(bench: BenchmarkSession, session: pytest.Session, exitstatus: int, 
 
 def run_facts(bench: BenchmarkSession) -> RunFacts:
     """What the artifact is built from, besides the outcomes."""
-    from pytest_modelbench.store.artifact import RunFacts, judge_warning
+    from pytest_modelbench.store.artifact import RunFacts, door_warning, judge_warning
 
     s = bench.settings
     return RunFacts(
         run_id=bench.run_id, name=s.name, started=bench.started, config=bench.run_config(), models=s.models,
         sessions=bench.plan.sessions, budget_cap_usd=s.budget_cap_usd, ledger=bench.budget_final or {},
         fingerprints=bench.fingerprints, broker_stats=bench.broker_stats,
-        warnings=[w for w in (bench.runner_warning, judge_warning(s.judge, s.models)) if w])
+        settings={m: bench.broker.door.candidate_settings(m) for m in s.models if not m.startswith("replay/")}
+        if bench.broker is not None else {},
+        warnings=[w for w in (bench.runner_warning, judge_warning(s.judge, s.models), door_warning(bench.broker_stats))
+                  if w])
 
 
 def run_summary(bench: BenchmarkSession) -> RunSummary:

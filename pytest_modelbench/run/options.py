@@ -44,7 +44,8 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(opt.ini, f"default for {opt.flag}: {opt.help}", type=ini_type, default=None)
     parser.addini("modelbench_model_settings",
                   "per-model settings, one model a line: MODEL key=value ... (api_base, cloud, price_in, price_out, "
-                  "max_tokens, tools=native|text)", type="linelist", default=None)
+                  "max_tokens, tools=native|text, temperature, top_p, seed, system_prompt=\"text\"|@FILE, "
+                  "reasoning_effort, extra.NAME=VALUE); quote values with spaces", type="linelist", default=None)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class Settings:
     max_iterations: int = 3
     max_turns: int = 20
     model_timeout: float = 120.0
+    model_retries: int = 20
+    model_retry_budget: float = 600.0
     model_settings_lines: tuple[str, ...] = ()
     model_settings: Mapping[str, ModelSettings] = field(default_factory=dict)  # the lines above, parsed once
     judge: str | None = None
@@ -88,6 +91,7 @@ class Settings:
     html_path: Path | None = None
     repeats: int = 1
     shard: tuple[int, int] | None = None  # (K, N), 1 <= K <= N
+    door_listen: tuple[str, int] = ("127.0.0.1", 0)  # the door's TCP listener (port 0: a free one)
     run_id: str | None = None
     resume: str | None = None
     env: str = "auto"  # --modelbench-env: auto, harness, or an interpreter path (absolute)
@@ -245,7 +249,18 @@ def _resolve_scale(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     run_id = by_flag["--modelbench-run-id"]()
     if run_id is not None and not re.fullmatch(RUN_ID_PATTERN, run_id.strip()):
         raise pytest.UsageError(f"--modelbench-run-id: expected bench_<8 hex>_<YYYYmmdd>_<HHMMSS>, got {run_id!r}")
-    return {"shard": shard, "run_id": run_id.strip() if run_id else None}
+    return {"shard": shard, "run_id": run_id.strip() if run_id else None,
+            "door_listen": _door_address(by_flag["--modelbench-door"]())}
+
+
+def _door_address(raw: Any) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` too; PORT may be 0) of the door's TCP listener."""
+    if raw is None or not str(raw).strip():
+        return ("127.0.0.1", 0)
+    m = re.fullmatch(r"\s*\[?([^\s\[\]]+?)\]?:(\d{1,5})\s*", str(raw))
+    if not m or int(m.group(2)) > 65535:
+        raise pytest.UsageError(f"--modelbench-door: expected HOST:PORT (e.g. 0.0.0.0:8765), got {raw!r}")
+    return (m.group(1), int(m.group(2)))
 
 
 def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -299,6 +314,50 @@ def _float(flag: str, value: Any, minimum: float | None = None) -> float:
     return out
 
 
+def _resolve_model_settings(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> tuple[str, ...]:
+    """The ini ``modelbench_model_settings`` lines, then each ``--model-setting MODEL:KEY=VALUE`` (later wins), with
+    ``system_prompt=@FILE`` read (relative to the rootdir): normalised lines, the same in every worker."""
+    from pytest_modelbench.models.providers import (
+        join_setting_lines,
+        parse_model_settings,
+        resolve_setting_files,
+        split_setting_lines,
+    )
+
+    root = config.rootpath
+    try:
+        triples = resolve_setting_files(split_setting_lines(list(config.getini("modelbench_model_settings") or ())),
+                                        root)
+        parse_model_settings(join_setting_lines(triples))
+    except ValueError as exc:
+        raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
+    for entry in by_flag["--model-setting"]() or []:
+        left, sep, raw = str(entry).partition("=")
+        model, colon, key = left.rpartition(":")
+        if not sep or not colon or not model.strip() or not key.strip():
+            raise pytest.UsageError(f"--model-setting: expected MODEL:KEY=VALUE, got {entry!r}")
+        try:
+            added = resolve_setting_files(split_setting_lines(join_setting_lines([(model.strip(), key.strip(),
+                                                                                    raw)])), root)
+            parse_model_settings(join_setting_lines(added))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--model-setting: {exc}") from None
+        triples += added
+    return tuple(join_setting_lines(triples))
+
+
+def _resolve_retries(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """``--model-retries`` and ``--model-retry-budget`` (defaults: the door's, which survive a minute of 429s)."""
+    from pytest_modelbench.models.door import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET
+
+    raw_retries, raw_budget = by_flag["--model-retries"](), by_flag["--model-retry-budget"]()
+    return {
+        "model_retries": _int("--model-retries", raw_retries, 0) if raw_retries is not None else DEFAULT_MAX_RETRIES,
+        "model_retry_budget": (_float("--model-retry-budget", raw_budget, 0.0) if raw_budget is not None
+                               else DEFAULT_RETRY_BUDGET),
+    }
+
+
 def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """The options of the one door to the models (issue: real candidates)."""
     allow_cloud = bool(config.getoption("allow_cloud"))
@@ -334,13 +393,10 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
     if mode is not None and mode.strip() not in REPLAY_MODES:
         raise pytest.UsageError(f"--replay-mode: expected one of {', '.join(REPLAY_MODES)}, got {mode!r}")
     raw_iter, raw_turns, raw_timeout = (by_flag[f]() for f in ("--max-iterations", "--max-turns", "--model-timeout"))
-    lines = tuple(config.getini("modelbench_model_settings") or ())
+    lines = _resolve_model_settings(config, by_flag)
     from pytest_modelbench.models.providers import parse_model_settings
 
-    try:
-        model_settings = parse_model_settings(list(lines))
-    except ValueError as exc:
-        raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
+    model_settings = parse_model_settings(list(lines))  # checked by _resolve_model_settings
     return {
         "allow_cloud": allow_cloud,
         "budget_cap_usd": cap,
@@ -352,6 +408,7 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         "max_iterations": _int("--max-iterations", raw_iter, 0) if raw_iter is not None else 3,
         "max_turns": _int("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
         "model_timeout": _float("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
+        **_resolve_retries(by_flag),
         "model_settings_lines": lines,
         "model_settings": model_settings,
         "judge": (by_flag["--judge"]() or "").strip() or None,

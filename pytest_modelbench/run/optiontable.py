@@ -90,6 +90,17 @@ OPTIONS: tuple[Option, ...] = (
            "string", "MODEL"),
     Option("--model-timeout", "modelbench_model_timeout", "seconds per model call before it is retried (default 120).",
            "float", "S"),
+    # api=False: system_prompt=@FILE would read a file of the server and send it to a model.
+    Option("--model-setting", None,
+           "MODEL:KEY=VALUE, one per-model setting over the ini modelbench_model_settings; repeatable. Keys: "
+           "temperature, top_p, max_tokens, seed, system_prompt (text or @FILE), reasoning_effort, extra.NAME "
+           "(passed to litellm), api_base, cloud, price_in, price_out, tools.", "append", "MODEL:KEY=VALUE", api=False),
+    Option("--model-retries", "modelbench_model_retries",
+           "retries of a model call after 429/5xx/timeouts/connection errors (default 20), within the retry budget.",
+           "int", "N"),
+    Option("--model-retry-budget", "modelbench_model_retry_budget",
+           "seconds a model call may keep retrying, waits for Retry-After included (default 600); no attempt "
+           "starts after it.", "float", "S"),
     # -- your own history: transcript sources --
     Option("--check-command", "modelbench_check_command",
            "the pytest command that checks transcript sessions (default: the test command the original agent ran).",
@@ -122,6 +133,10 @@ OPTIONS: tuple[Option, ...] = (
            "run shard K of N: a deterministic split of the sample by a hash of each session key (all candidates of a "
            "session in one shard), with cap/N of --budget-cap-usd; join the artifacts with modelbench merge.",
            "string", "K/N"),
+    Option("--modelbench-door", "modelbench_door",
+           "HOST:PORT where the model door also listens on TCP for remote workers (--tx ssh=...), which present a "
+           "per-run secret; default 127.0.0.1 on a free port. 0.0.0.0:PORT listens on every interface.",
+           "string", "HOST:PORT", api=False),
     Option("--modelbench-resume", None,
            "finish the stored run RUN_ID (interrupted, killed or crashed): same id, same items; items already "
            "complete are deselected and their stored outcomes reused, the others run again.", "string", "RUN_ID",

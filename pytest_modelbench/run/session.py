@@ -43,15 +43,22 @@ class BenchmarkSession:
         self.sessions_by_key = {s.key: s for s in plan.sessions}
         workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
+        # The door's address: the Unix socket's path for local processes, host:port for remote workers.
+        self.broker_path: Path | str | None = None
+        self.broker_secret: str | None = None  # per run; never written anywhere but the workers' input
+        self._own_run_dir = workerinput is None or not workerinput.get("modelbench_run_dir")
         if workerinput is not None:
             self.run_id: str = workerinput["modelbench_run_id"]
-            self.run_dir = Path(workerinput["modelbench_run_dir"])
+            # A remote worker (--tx ssh=...) cannot see the controller's folder: it makes its own.
+            self.run_dir = Path(workerinput["modelbench_run_dir"] or tempfile.mkdtemp(
+                prefix=f"modelbench-{self.run_id}-", dir=scratch_base()))
             broker = workerinput.get("modelbench_broker")
-            self.broker_path: Path | None = Path(broker) if broker else None
+            self.broker_path = (broker if ":" in broker and not broker.startswith("/") else Path(broker)) \
+                if broker else None
+            self.broker_secret = workerinput.get("modelbench_broker_secret")
         else:
             self.run_id = settings.run_id or new_run_id()
             self.run_dir = Path(tempfile.mkdtemp(prefix=f"modelbench-{self.run_id}-", dir=scratch_base()))
-            self.broker_path = None
         self.cache = SessionCache(self.run_dir / "sessions")
         self._runner: Runner | None = None
         self._checker: Checker | None = None
@@ -167,15 +174,23 @@ class BenchmarkSession:
             prices={m: (pin, pout) for m, pin, pout in s.prices},
             model_settings=dict(s.model_settings),
             max_concurrency=dict(s.max_concurrency), cache_dir=s.store.parent / "cache", cache_mode=s.cache_mode,
-            timeout=s.model_timeout, seed=s.sample_seed,
+            timeout=s.model_timeout, seed=s.sample_seed, max_retries=s.model_retries,
+            retry_budget_seconds=s.model_retry_budget,
         )
 
     def start_broker(self) -> None:
         """One broker per run, in the controller: litellm, the ledger, the cache and the limits live there."""
+        import secrets
+
         from pytest_modelbench.models.broker import Broker
 
         self.broker_path = self.run_dir / "broker.sock"
-        self.broker = Broker(self.door_config(), self.broker_path)
+        self.broker_secret = secrets.token_urlsafe(32)
+        try:
+            self.broker = Broker(self.door_config(), self.broker_path, self.broker_secret, self.settings.door_listen)
+        except OSError as exc:
+            raise pytest.UsageError(f"--modelbench-door {':'.join(map(str, self.settings.door_listen))}: cannot "
+                                    f"listen there: {exc}") from None
 
     @property
     def client(self) -> Any:
@@ -185,7 +200,7 @@ class BenchmarkSession:
 
             if self.broker_path is None:
                 raise RuntimeError("no model broker is running for this run")
-            self._client = ModelClient(BrokerClient(self.broker_path))
+            self._client = ModelClient(BrokerClient(self.broker_path, secret=self.broker_secret))
         return self._client
 
     def precheck(self, model: str) -> tuple[str, str] | None:
@@ -273,8 +288,12 @@ class BenchmarkSession:
     def pytest_configure_node(self, node: Any) -> None:
         """xdist controller: hand the run id and the shared run folder to each worker."""
         node.workerinput["modelbench_run_id"] = self.run_id
-        node.workerinput["modelbench_run_dir"] = str(self.run_dir)
-        node.workerinput["modelbench_broker"] = str(self.broker_path) if self.broker_path else None
+        from pytest_modelbench.models.broker import door_address_for
+
+        remote = bool(getattr(node.gateway.spec, "ssh", None) or getattr(node.gateway.spec, "socket", None))
+        node.workerinput["modelbench_run_dir"] = None if remote else str(self.run_dir)
+        node.workerinput["modelbench_broker"] = door_address_for(self.broker, remote) if self.broker else None
+        node.workerinput["modelbench_broker_secret"] = self.broker_secret
         node.workerinput["modelbench_resumed"] = sorted(self.resumed)
 
     # -- the outcome travels on the setup report (from an xdist worker to the controller) -------------------------
@@ -350,7 +369,7 @@ class BenchmarkSession:
             self._client.broker.close()
         if self.broker is not None:
             self.broker.close()
-        if not self.is_worker:
+        if self._own_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 

@@ -122,6 +122,7 @@ class RunFacts:
     ledger: Mapping[str, Any] = field(default_factory=dict)  # the broker's budget ledger, when models ran
     fingerprints: Mapping[str, Any] = field(default_factory=dict)  # model -> what the door saw of it
     broker_stats: Mapping[str, Any] = field(default_factory=dict)  # requests sent, cache hits
+    settings: Mapping[str, Any] = field(default_factory=dict)  # model -> generation settings the door sent
     warnings: Sequence[str] = ()
 
 
@@ -135,7 +136,9 @@ def build_artifact(facts: RunFacts, outcomes: Sequence[Outcome], *, status: str,
         run=RunHeader(id=facts.run_id, name=facts.name, status=status, interrupted=interrupted,
                       created=_iso(facts.started), completed=_iso(time.time()), config=facts.config),
         candidates=[{"model": m, "reference": m.startswith("replay/"), "fingerprint": {"kind": "reference"}
-                     if m.startswith("replay/") else facts.fingerprints.get(m, {})} for m in facts.models],
+                     if m.startswith("replay/") else facts.fingerprints.get(m, {}),
+                     # temperature, seed, system prompt (redacted), ... as the door sent them (models/door.py)
+                     "settings": facts.settings.get(m)} for m in facts.models],
         sessions=[{"key": s.key, "intent": s.intent, "size_band": s.size_band, "content_hash": s.content_hash(),
                    "prompt_first_line": prompt_first_line(s.prompt)} for s in facts.sessions],
         outcomes=outcomes,
@@ -170,6 +173,15 @@ def judge_warning(judge: str | None, models: Sequence[str]) -> str | None:
     if judge and judge in models:
         return f"the judge {judge} is also a candidate: it grades its own work"
     return None
+
+
+def door_warning(broker_stats: Mapping[str, Any]) -> str | None:
+    """Connections the model door refused (no or a wrong per-run secret): someone else reached its TCP port."""
+    refused = broker_stats.get("refused_connections", 0)
+    if not refused:
+        return None
+    return (f"the model door refused {refused} connection(s) that did not present the run's secret: "
+            + "; ".join(broker_stats.get("refusals", [])[:5]))
 
 
 def budget_summary(facts: RunFacts, outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -207,5 +219,5 @@ def write_artifact(artifact: dict[str, Any], path: Path) -> None:
 
 
 __all__ = ["SCHEMA_VERSION", "Artifact", "RunFacts", "RunHeader", "aggregates", "build_artifact", "budget_summary",
-           "judge_warning", "prompt_first_line", "default_artifact_path", "environment_info",
+           "judge_warning", "door_warning", "prompt_first_line", "default_artifact_path", "environment_info",
            "new_run_id", "write_artifact"]

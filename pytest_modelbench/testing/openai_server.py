@@ -14,27 +14,35 @@ Behaviour is chosen by the model name in the request (``openai/<name>`` through 
 - a name in ``qualities`` (e.g. ``{"flaky": 0.8}``): a model of fixed quality and random answers; each request is
   answered like ``solver`` with that probability and like ``solver`` that does not know the task otherwise, drawn
   from the server's seeded RNG (so a sequence of runs is reproducible; change the value to simulate a real drop).
+- ``sampler``: samples like a model at a temperature: at temperature 0 it answers like ``solver``; above 0 like
+  ``solver`` for an even ``seed`` and like ``noop`` for an odd one (so ``--repeats`` with a temperature varies).
 - ``judge-json``: a judge that always answers problem_solved 8, code_clean 6, edge_cases 7 as strict JSON.
 - ``judge-prose``: a judge that answers prose instead of JSON.
 - anything else: like ``noop``.
 
 Faults: ``fault_rate`` (0-1) of requests fail with one of ``fault_kinds`` (``429``, ``500``, ``timeout``,
-``malformed``), chosen by a seeded RNG; ``latency`` seconds are added to every answer. Every request body is kept in
-``requests`` (for assertions such as "this secret was never sent"). The server stops with :meth:`close`, and by
-itself after ``lifetime`` seconds.
+``malformed``), chosen by a seeded RNG; ``latency`` seconds are added to every answer. :meth:`rate_limit` opens a
+429 window: from the next request on, for that many seconds, every request is answered 429 with a header saying
+when to come back (``Retry-After`` in seconds or as an HTTP date, or OpenAI's ``x-ratelimit-reset-requests``).
+``queued_faults`` makes the next requests fail, in order. Every request body is kept in ``requests`` (for
+assertions such as "this secret was never sent"), with its arrival time in ``arrivals``. The server stops with
+:meth:`close`, and by itself after ``lifetime`` seconds.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULT_KINDS = ("429", "500", "timeout", "malformed")
+RETRY_AFTER_STYLES = ("seconds", "date", "reset", "none")
 
 
 @dataclass
@@ -64,10 +72,15 @@ class FakeOpenAI:
     faults: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    rate_limited: int = 0  # 429s sent by the rate-limit window
+    queued_faults: list[str] = field(default_factory=list)  # the next requests fail with these, in order
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request, in order
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(self.seed)
+        self._window: tuple[float, str] | None = None  # (seconds, style) of a window not yet opened
+        self.window: tuple[float, float] | None = None  # (start, end) in time.monotonic() once opened
         handler = _make_handler(self)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -103,6 +116,33 @@ class FakeOpenAI:
                         files.setdefault(path.relative_to(directory).as_posix(), path.read_text(encoding="utf-8"))
             self.teach(session.prompt.strip()[:200], files, tuple(session.gold.delete))
 
+    def rate_limit(self, seconds: float, style: str = "seconds") -> None:
+        """From the next request on, answer 429 for ``seconds``, saying when to come back in the ``style`` header."""
+        if style not in RETRY_AFTER_STYLES:
+            raise ValueError(f"style must be one of {RETRY_AFTER_STYLES}, got {style!r}")
+        with self._lock:
+            self._window = (seconds, style)
+            self.window = None
+
+    def _limited(self, now: float) -> dict[str, str] | None:
+        """The 429's headers when ``now`` falls in the window (opening it on its first request), else None."""
+        with self._lock:
+            if self._window is not None and self.window is None:
+                self.window = (now, now + self._window[0])
+            if self.window is None or not self.window[0] <= now < self.window[1]:
+                return None
+            self.rate_limited += 1
+            left = self.window[1] - now
+            style = self._window[1] if self._window else "seconds"
+        # Whole seconds, rounded up: a client that honours the header never comes back inside the window.
+        if style == "seconds":
+            return {"Retry-After": str(math.ceil(left))}
+        if style == "date":
+            return {"Retry-After": formatdate(math.ceil(time.time() + left) + 1, usegmt=True)}
+        if style == "reset":
+            return {"x-ratelimit-reset-requests": f"{left + 0.001:.3f}s"}
+        return {}
+
     def close(self) -> None:
         self._timer.cancel()
         self.httpd.shutdown()
@@ -118,6 +158,9 @@ class FakeOpenAI:
 
     def _fault(self) -> str | None:
         with self._lock:
+            if self.queued_faults:
+                self.faults += 1
+                return self.queued_faults.pop(0)
             if self.fault_rate and self._rng.random() < self.fault_rate:
                 self.faults += 1
                 return self._rng.choice(self.fault_kinds)
@@ -132,6 +175,9 @@ class FakeOpenAI:
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         model = str(body.get("model", ""))
+        if model.startswith("sampler"):
+            hot = float(body.get("temperature") or 0) > 0
+            model = "noop" if hot and int(body.get("seed") or 0) % 2 else "solver"
         messages = body.get("messages") or []
         tools = body.get("tools")
         done_before = any(m.get("role") == "tool" for m in messages) or any(
@@ -219,9 +265,12 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
-        def _send(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
+        def _send(self, status: int, payload: bytes, content_type: str = "application/json",
+                  headers: dict[str, str] | None = None) -> None:
             try:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -245,6 +294,7 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return
             with server._lock:
                 server.requests.append(body)
+                server.arrivals.append(time.monotonic())
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
             try:
@@ -254,11 +304,19 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     server.in_flight -= 1
 
         def _answer(self, body: dict[str, Any]) -> None:
+            limited = server._limited(time.monotonic())
+            if limited is not None:
+                self._send(429, b'{"error": {"message": "rate limited: slow down", "type": "rate_limit"}}',
+                           headers=limited)
+                return
             if server.latency:
                 time.sleep(server.latency)
             fault = server._fault()
             if fault == "429":
                 self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}')
+                return
+            if fault == "400":  # only when queued: a request the provider rejects (never worth a retry)
+                self._send(400, b'{"error": {"message": "bad request", "type": "invalid_request_error"}}')
                 return
             if fault == "500":
                 self._send(500, b'{"error": {"message": "boom", "type": "server_error"}}')
