@@ -163,3 +163,42 @@ def test_vitest_and_jest_sessions_replay(pytester: pytest.Pytester, monkeypatch:
     built = [p for p in (pytester.path / ".modelbench" / "envs").iterdir() if p.name.startswith("node-")
              and (p / ".complete").is_file()]
     assert len(built) == 1
+
+
+# -- a git-backed Claude Code session whose `npm test` runs `node --test` (the "done when") --------------
+
+
+@requires_node
+def test_git_backed_npm_test_session_replays(pytester: pytest.Pytester) -> None:
+    from .transcript_builders import SESSION_START, ClaudeTranscript, git
+
+    repo = pytester.path / "repo"
+    for rel, text in {"math.js": BUGGY, "test/math.test.js": TEST,
+                      "package.json": json.dumps({"name": "m", "scripts": {"test": "node --test"}})}.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "add subtracts")
+    sid = "33333333-2222-4333-8444-555555555555"
+    t = ClaudeTranscript(sid, str(repo), SESSION_START)
+    t.user("add() subtracts, the tests fail. Fix it.")
+    t.read("math.js", BUGGY)
+    t.bash("npm test", "# fail 2", exit_code=1)
+    t.edit("math.js", "a - b", "a + b", BUGGY)
+    t.bash("npm test", "# pass 2")
+    t.say("Fixed.")
+    t.save(pytester.path / "projects" / "-repo" / f"{sid}.jsonl")
+    result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects",
+                                           "--runner", "local")
+    assert result.ret == 0, result.stdout.str()
+    artifact = read_artifacts(pytester.path / ".modelbench")[-1]
+    assert {o["model"]: o["solved"] for o in artifact["outcomes"]} == {"replay/gold": True, "replay/noop": False}
+    # A package.json without a test script: the session is left out with that reason (not the whole run).
+    package = json.dumps({"name": "m", "scripts": {"lint": "eslint ."}})
+    (repo / "package.json").write_text(package)
+    git(repo, "commit", "-qam", "no test script", date="2025-05-01T00:00:00Z")
+    result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects",
+                                           "--runner", "local")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*invalid session*package.json has no scripts.test*"])

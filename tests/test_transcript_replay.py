@@ -88,8 +88,8 @@ def test_reasons_a_session_cannot_be_replayed(tmp_path: Path) -> None:
     cases["no-test"] = t
     # a test command that is not pytest
     t = ClaudeTranscript("00000000-0000-4000-8000-000000000002", "/nonexistent/a", SESSION_START)
-    t.user("fix add").read("calc.py", BUGGY).edit("calc.py", "a - b", "a + b", BUGGY).bash("npm test", "ok")
-    cases["npm"] = t
+    t.user("fix add").read("calc.py", BUGGY).edit("calc.py", "a - b", "a + b", BUGGY).bash("go test ./...", "ok")
+    cases["go"] = t
     # an edit of a file the transcript never showed, and no repository here
     t = ClaudeTranscript("00000000-0000-4000-8000-000000000003", "/nonexistent/a", SESSION_START)
     t.user("fix add").tool("Edit", {"file_path": "/nonexistent/a/calc.py", "old_string": "a - b",
@@ -110,7 +110,7 @@ def test_reasons_a_session_cannot_be_replayed(tmp_path: Path) -> None:
         reasons = {s.session_id[-1]: s.replayable() for s in index.sessions()}
         with_check = {s.session_id[-1]: s.replayable("pytest tests") for s in index.sessions()}
     assert reasons["1"] == (False, "no test command in the session (give one with --check-command)")
-    assert reasons["2"][0] is False and "runs npm" in reasons["2"][1]
+    assert reasons["2"][0] is False and "runs go" in reasons["2"][1]
     assert reasons["3"][0] is False and reasons["3"][1].startswith("the start of calc.py is unknown")
     assert reasons["4"][0] is False and "edit of calc.py does not apply" in reasons["4"][1]
     assert reasons["5"][0] is False and reasons["5"][1].startswith("edits outside the working directory")
@@ -129,9 +129,9 @@ def test_check_command_option_in_a_run(pytester: pytest.Pytester) -> None:
     assert "no tests collected" in without.stdout.str() or "0 items" in without.stdout.str()
     ran = pytester.runpytest_subprocess(*base, "--check-command", "python -m pytest tests")
     ran.assert_outcomes(passed=2)
-    bad = pytester.runpytest_subprocess(*base, "--check-command", "npm test")
+    bad = pytester.runpytest_subprocess(*base, "--check-command", "go test ./...")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--check-command: 'npm test' runs npm; this version checks with pytest only" in bad.stderr.str()
+    assert "--check-command: 'go test ./...' runs go; this version checks with pytest, node --test" in bad.stderr.str()
 
 
 def test_transcript_start_is_partial_when_files_are_missing(tmp_path: Path) -> None:

@@ -181,6 +181,9 @@ def run_node_check(session: Session, workspace: Path, pristine: Path, runner: Ru
     pytest check's reader, passed in so this module stays below replay/check.py)."""
 
     kind = session.check.command[0] if session.check.command else "node-test"
+    if kind not in NODE_RUNNERS:
+        why = session.check.command[2] if len(session.check.command) > 2 else f"{kind}: not a supported test runner"
+        return TestCounts(0, 0, 0, 0, None, result_file_found=False, detail=why), RunResult(None, False, 0.0)
     if kind == "vitest" and runner.name == "local":
         from pytest_modelbench.runners.local import landlock_abi
 

@@ -18,6 +18,9 @@ from pytest_modelbench.sources.transcripts.features import SessionFeatures
 from pytest_modelbench.sources.transcripts.git import GitRepo
 from pytest_modelbench.sources.transcripts.simulate import Simulation, relative, simulate
 
+# Test commands of JavaScript projects this version runs (replay/nodecheck.py).
+NODE_COMMANDS = ("npm", "yarn", "pnpm", "node", "vitest", "jest")
+
 
 @dataclass(frozen=True)
 class Replay:
@@ -90,8 +93,10 @@ def check_for(detected: str | None, override: str | None) -> tuple[str | None, s
     if not detected:
         return None, "no test command in the session (give one with --check-command)"
     parsed = parse_test_command(detected)
+    if parsed is not None and parsed.runner in NODE_COMMANDS:
+        return detected, ""  # resolved through the start's package.json when the session is rebuilt
     if parsed is None or not parsed.is_pytest:
         runner = parsed.runner if parsed else "?"
-        return None, (f"its test command runs {runner}, and this version checks with pytest only "
-                      "(give a pytest command with --check-command)")
+        return None, (f"its test command runs {runner}, and this version checks with pytest, node --test, vitest "
+                      "or jest only (give a pytest command with --check-command)")
     return detected, ""

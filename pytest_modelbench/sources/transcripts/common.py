@@ -307,6 +307,8 @@ def parse_test_command(command: str) -> TestCommand | None:
             runner = words[1]
         elif head in ("jest", "vitest", "mocha", "rspec"):
             runner = head
+        elif head == "node" and "--test" in words:
+            runner = "node"
         elif head in ("go", "cargo", "mvn", "gradle", "./gradlew", "dotnet") and len(words) >= 2 \
                 and words[1] == "test":
             runner = head.lstrip("./")
@@ -327,8 +329,9 @@ def check_command_problem(command: str | None) -> str | None:
     parsed = parse_test_command(command)
     if parsed is None:
         return f"{command!r} does not run a test suite (expected e.g. 'pytest tests' or 'python -m pytest')"
-    if not parsed.is_pytest:
-        return f"{command!r} runs {parsed.runner}; this version checks with pytest only (e.g. 'pytest tests')"
+    if not parsed.is_pytest and parsed.runner not in ("npm", "yarn", "pnpm", "node", "vitest", "jest"):
+        return (f"{command!r} runs {parsed.runner}; this version checks with pytest, node --test, vitest or jest "
+                "(e.g. 'pytest tests' or 'npm test')")
     return None
 
 

@@ -23,6 +23,7 @@ from pytest_modelbench.sources.transcripts.git import GitRepo
 from pytest_modelbench.sources.transcripts.simulate import relative
 
 if TYPE_CHECKING:
+    from pytest_modelbench.sources.transcripts.features import SessionFeatures
     from pytest_modelbench.sources.transcripts.index import HistoryIndex, IndexedSession
 
 CHECK_TIMEOUT = 120.0
@@ -65,14 +66,20 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         workspace = FileSet(files=tuple(sorted(overlay.items())), directory=dest)
     else:
         workspace = FileSet(files=tuple(sorted(overlay.items())))
+    parsed = parse_test_command(command)
+    assert parsed is not None  # check_for accepted it
+    node = not parsed.is_pytest
+    from pytest_modelbench.replay.nodecheck import is_js_test_file
+
+    is_test = is_js_test_file if node else is_test_file
     changed = sim.changed
-    code_changed = [p for p in changed if not is_test_file(p)]
+    code_changed = [p for p in changed if not is_test(p)]
     hidden_tests = {p: text for p in changed
-                    if is_test_file(p) and code_changed and (text := sim.final[p]) is not None}
+                    if is_test(p) and code_changed and (text := sim.final[p]) is not None}
     gold_files = {p: text for p in changed if p not in hidden_tests and (text := sim.final[p]) is not None}
     deleted = [p for p in changed if sim.final[p] is None and sim.start.get(p) is not None]
-    parsed = parse_test_command(command)
-    assert parsed is not None
+    if node:
+        return _node_session(row.key, features, workspace, overlay, command, hidden_tests, gold_files, deleted)
     base = _command_dir(parsed.cwd, ops, command, features.cwd)
     files = set(overlay) | set(hidden_tests)
     if workspace.directory is not None:
@@ -143,3 +150,40 @@ def _command_dir(cd: str, ops: Sequence[dict[str, Any]], command: str, root: str
     if cd:
         base = cd if os.path.isabs(cd) else os.path.join(base, cd)
     return relative(base, root) or ""
+
+
+def _node_session(key: str, features: SessionFeatures, workspace: FileSet, overlay: dict[str, str], command: str,
+                  hidden_tests: dict[str, str], gold_files: dict[str, str], deleted: list[str]) -> Session:
+    """A JavaScript session: its test command resolved through the start's package.json (replay/nodecheck.py)."""
+    import json
+
+    from pytest_modelbench.replay.nodecheck import node_runner
+
+    text = overlay.get("package.json")
+    if text is None and workspace.directory is not None and (workspace.directory / "package.json").is_file():
+        text = (workspace.directory / "package.json").read_text(encoding="utf-8", errors="replace")
+    try:
+        package = json.loads(text) if text else None
+    except ValueError:
+        package = None
+    runner, reason = node_runner(command, package)
+    # A command that cannot be resolved (no scripts.test, an unsupported runner) leaves the session out with that
+    # reason when it is validated, instead of failing the whole run here.
+    spec = (runner, command) if runner is not None else ("unsupported", command, reason)
+    return Session(
+        id=features.session_id,
+        source=features.source,
+        intent=features.intent,
+        prompt=features.prompt,
+        turns=features.followups,
+        workspace=workspace,
+        check=CheckSpec(kind="node", paths=(), timeout=CHECK_TIMEOUT, command=spec,
+                        files=FileSet(files=tuple(sorted(hidden_tests.items())))),
+        gold=GoldSpec(files=FileSet(files=tuple(sorted(gold_files.items()))), delete=tuple(sorted(deleted))),
+        language="javascript",
+        size_band=features.size_band,
+        original=Original(model=features.model, turns=features.calls, cost_usd=features.cost_usd,
+                          tokens=features.tokens.total),
+        origin=features.path,
+        project=features.cwd,
+    )
