@@ -63,8 +63,10 @@ class SessionFeatures:
 
 
 def merged_ops(states: Sequence[ParserState]) -> list[dict[str, Any]]:
-    """The operations of every part of a session, in time order (each part's own order kept)."""
-    return list(heapq.merge(*[s.ops for s in states], key=lambda op: op.get("ts") or ""))
+    """The operations of every part of a session on the branch it ended on, in time order (each part's own order
+    kept)."""
+    return list(heapq.merge(*[s.on_branch(s.ops, lambda op: op.get("line")) for s in states],
+                            key=lambda op: op.get("ts") or ""))
 
 
 def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeatures | None:
@@ -98,12 +100,11 @@ def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeat
             cost = None if (cost is None or c is None) else cost + c
     if cost is not None:
         cost = round(cost, 6)
-    prompts = [p for s in trunks for p in s.all_prompts]
+    # Prompts on the branch the session ended on; the same text sent again is a turn of its own (duplicated lines
+    # were already dropped by uuid).
+    prompts = [p for s in trunks for p in s.on_branch(s.all_prompts, lambda p: p[2] if len(p) > 2 else None)]
     prompts.sort(key=lambda p: p[0] or "")
-    texts: list[str] = []
-    for _ts, text in prompts:
-        if not texts or texts[-1] != text:
-            texts.append(text)
+    texts = [p[1] for p in prompts]
     cwd = next((s.cwd for s in trunks if s.cwd), "") or ""
     ops = merged_ops(states)
     touched: list[str] = []

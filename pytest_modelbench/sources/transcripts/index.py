@@ -40,7 +40,7 @@ from pytest_modelbench.sources.transcripts.common import (
 )
 from pytest_modelbench.sources.transcripts.features import SessionFeatures, merged_ops, summarize
 from pytest_modelbench.sources.transcripts.git import GitRepo
-from pytest_modelbench.sources.transcripts.state import ParserState
+from pytest_modelbench.sources.transcripts.state import STATE_VERSION, ParserState
 from pytest_modelbench.store.sqlite import connect, immediate
 
 HEAD_BYTES = 1024
@@ -177,6 +177,8 @@ class HistoryIndex:
                 row = self.db.execute("SELECT state_json FROM history_files WHERE path = ?", (str(f),)).fetchone()
                 state = ParserState.from_dict(json.loads(row["state_json"]))
                 offset, status = old["offset"], "grown"
+                if state.v != STATE_VERSION:  # read by an older importer: what it kept is not enough, read anew
+                    state, offset, status = None, 0, "rewritten"
             else:
                 status = "rewritten"
         elif old is not None:

@@ -18,7 +18,8 @@ from pytest_modelbench.errors import ModelbenchError
 #   read      {content: str | None, partial: bool, repeat?}  full text of the file as the agent saw it (a repeat:
 #             the file was seen before in this transcript, so its text is not stored again)
 #   write     {content, created: bool, original: str | None} whole-file write; original = content before, if known
-#   edit      {edits: [[old, new, replace_all], ...], original: str | None}
+#   edit      {edits: [[old, new, replace_all], ...], original: str | None}   original = the file as this edit
+#             found it (the tool result's copy), which wins over the text the earlier ops produced
 #   add       {content}                                     a patch adding a file (it did not exist)
 #   update    {hunks: [[old_lines, new_lines, anchor], ...], move: str | None}   a Codex patch hunk list
 #   delete    {}                                            rm / a patch deleting the file
@@ -186,6 +187,10 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
             elif kind == "delete":
                 current[rel] = None
             elif kind == "edit":
+                if isinstance(op.get("original"), str) and cur is not UNKNOWN:
+                    # The tool's own copy of the file before this edit: a formatter hook or the user may have
+                    # changed it since the session's previous edit.
+                    cur = op["original"]
                 if cur is UNKNOWN:
                     continue
                 current[rel] = apply_edits(cur or "", op.get("edits") or ())

@@ -1,0 +1,132 @@
+"""What a session really did: the branch it ended on, files changed between edits, repeated prompts, unreadable
+edits, legacy Codex rollouts, placeholder usage (issue 15). Built with ``transcript_builders``; where a real public
+transcript in ``../shared/fixtures/real-sessions/`` shows a shape, a test reads it and skips when it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_modelbench.sources.transcripts.assess import assess
+from pytest_modelbench.sources.transcripts.features import merged_ops, summarize
+from pytest_modelbench.sources.transcripts.index import HistoryIndex
+from pytest_modelbench.sources.transcripts.simulate import simulate
+
+from .test_claude_code import parse
+from .transcript_builders import SESSION_START, ClaudeTranscript
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = ROOT.parent / "shared" / "fixtures" / "real-sessions" / "claude" / "projects"
+needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/fixtures/real-sessions is not here (a clone)")
+SID = "aaaaaaaa-0000-4000-8000-0000000000f1"
+
+
+def _gold(states: list, cwd: str = "/w") -> dict:
+    sim = simulate(merged_ops(states), cwd)
+    assert sim.failed == ()
+    return {p: sim.final[p] for p in sim.changed}
+
+
+# -- 1. rewinds ------------------------------------------------------------------------------------------------
+
+def test_a_rewound_branch_is_not_part_of_the_gold_nor_of_the_prompts(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("create notes.txt with a title")
+    t.write("notes.txt", "# Notes\n")
+    fork = t.parent  # the checkpoint the user rewinds to
+    t.user("add a section I will rewind away")
+    t.edit("notes.txt", "# Notes\n", "# Notes\n\n## Rewound\n", "# Notes\n")
+    t.parent = fork  # checkpoint rewind: the next prompt continues from the fork, the section above is abandoned
+    t.user("add a list instead")
+    t.edit("notes.txt", "# Notes\n", "# Notes\n\n- one\n", "# Notes\n")
+    t.say("done")
+    state = parse(t.save(tmp_path / f"{SID}.jsonl"))
+    assert _gold([state]) == {"notes.txt": "# Notes\n\n- one\n"}
+    f = summarize("k", [state], "p")
+    assert f is not None
+    assert (f.prompt, f.followups) == ("create notes.txt with a title", ("add a list instead",))
+
+
+def test_without_a_rewind_every_edit_counts_even_across_a_missing_compaction_parent(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("create notes.txt")
+    t.write("notes.txt", "a\n")
+    # A compaction boundary whose logical parent the file does not hold (as in real Claude Code 2.1 files): the
+    # lines before it cannot be placed on a branch, so they are kept.
+    t.lines.append({"type": "system", "subtype": "compact_boundary", "parentUuid": None,
+                    "logicalParentUuid": "ffffffff-0000-4000-8000-000000000000", "uuid": "b0", "sessionId": SID,
+                    "timestamp": "2025-06-01T12:00:30.000Z"})
+    t.parent = "b0"
+    t.user("append b")
+    t.edit("notes.txt", "a\n", "a\nb\n", "a\n")
+    state = parse(t.save(tmp_path / f"{SID}.jsonl"))
+    assert _gold([state]) == {"notes.txt": "a\nb\n"}
+
+
+@needs_real
+def test_real_rewound_session_ends_on_its_last_branch(tmp_path: Path) -> None:
+    folder = REAL / "-Users-user-project"
+    states = [parse(folder / "b3edadab-bca0-4054-9b41-f7ffa6941260.jsonl"), parse(folder / "agent-a434715.jsonl")]
+    cwd = states[0].cwd or ""
+    final = _gold(states, cwd)["test-file.txt"]
+    assert "This file was edited during our test session." in final  # the last branch's history (Edit, Task)
+    assert "Section for Conversation" not in final  # added on a branch the user rewound away
+    assert "This section will be reverted" not in final  # ditto, the first rewound branch
+    assert final.rstrip().endswith("Status: Operation completed successfully")  # the Task agent's addition
+
+
+# -- 2. files changed between edits ----------------------------------------------------------------------------
+
+def test_an_edit_applies_to_the_tool_results_own_copy_of_the_file(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("write a function")
+    t.write("m.py", "def f( x ):\n  return x\n")
+    # A formatter hook rewrote m.py after the Write; the next Edit's old_string matches the formatted text, which
+    # its toolUseResult.originalFile holds.
+    formatted = "def f(x):\n    return x\n"
+    t.edit("m.py", "    return x\n", "    return x + 1\n", formatted)
+    state = parse(t.save(tmp_path / f"{SID}.jsonl"))
+    assert _gold([state]) == {"m.py": "def f(x):\n    return x + 1\n"}
+
+
+@needs_real
+def test_real_session_with_a_formatter_hook_replays_its_edits() -> None:
+    folder = REAL / "-home-marco-projects-spotter"
+    trunk = folder / "4d5611e5-241a-462a-8d15-5122611a9569.jsonl"
+    states = [parse(trunk)] + [parse(p) for p in sorted((folder / trunk.stem / "subagents").glob("*.jsonl"))]
+    f = summarize("k", states, str(trunk))
+    assert f is not None
+    replay, sim = assess(f, merged_ops(states), {})
+    assert sim is not None and sim.failed == ()
+    assert "lib/spotter_web/components/transcript_components.ex" in sim.changed
+    assert "does not apply" not in replay.reason
+
+
+# -- 3. repeated prompts ---------------------------------------------------------------------------------------
+
+def test_the_same_prompt_sent_again_is_a_new_turn_and_a_repeated_line_is_not(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("run the tests again")
+    t.say("2 failed")
+    t.user("run the tests again")
+    t.say("all green")
+    t.lines.append(dict(t.lines[-1]))  # the same line written twice (same uuid): one line
+    t.lines.append(dict(t.lines[2]))  # the second prompt's line again: still one turn
+    f = summarize("k", [parse(t.save(tmp_path / f"{SID}.jsonl"))], "p")
+    assert f is not None
+    assert (f.prompt, f.followups) == ("run the tests again", ("run the tests again",))
+
+
+def test_an_importer_state_of_an_older_version_is_read_anew(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("create notes.txt")
+    t.write("notes.txt", "a\n")
+    path = t.save(tmp_path / "p" / f"{SID}.jsonl")
+    with HistoryIndex(tmp_path / "s.db") as index:
+        index.import_paths([tmp_path / "p"])
+        index.db.execute("UPDATE history_files SET state_json = json_set(state_json, '$.v', 1)")
+        with path.open("a") as fh:
+            fh.write(path.read_text().splitlines()[0].replace('"uuid":"', '"uuid":"9') + "\n")
+        report = index.import_paths([tmp_path / "p"])
+    assert [f.status for f in report.files] == ["rewritten"]
