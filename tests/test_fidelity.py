@@ -130,3 +130,37 @@ def test_an_importer_state_of_an_older_version_is_read_anew(tmp_path: Path) -> N
             fh.write(path.read_text().splitlines()[0].replace('"uuid":"', '"uuid":"9') + "\n")
         report = index.import_paths([tmp_path / "p"])
     assert [f.status for f in report.files] == ["rewritten"]
+
+
+# -- 4. unreadable edits ---------------------------------------------------------------------------------------
+
+def test_an_apply_patch_that_cannot_be_read_is_named_not_called_no_change(tmp_path: Path) -> None:
+    from .test_codex import Rollout
+    from .test_codex import parse as parse_codex
+
+    r = Rollout("019b0000-0000-7000-8000-00000000000a", "/w")
+    r.prompt("fix add()")
+    r.patch("[REDACTED]", "c1")  # the patch text was redacted upstream; the call succeeded
+    r.add("response_item", {"type": "function_call", "name": "shell", "call_id": "c2",
+                            "arguments": '{"command": ["apply_patch", "<redacted>"]}'})
+    r.add("response_item", {"type": "function_call_output", "call_id": "c2",
+                            "output": '{"output": "Done!", "metadata": {"exit_code": 0}}'})
+    state = parse_codex(r.save(tmp_path / "rollout.jsonl"))
+    f = summarize("codex/x", [state], "p")
+    assert f is not None
+    replay, sim = assess(f, merged_ops([state]), {})
+    assert sim is not None and sim.unreadable == 2
+    assert replay.reason.startswith("2 edits could not be read")
+    assert f.files_touched == ()
+
+
+def test_a_claude_edit_without_its_path_is_unreadable(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("fix it")
+    t.tool("Edit", {"file_path": "", "old_string": "[REDACTED]", "new_string": "[REDACTED]"},
+           "The file has been updated.")
+    state = parse(t.save(tmp_path / f"{SID}.jsonl"))
+    f = summarize("k", [state], "p")
+    assert f is not None
+    replay, _sim = assess(f, merged_ops([state]), {})
+    assert replay.reason.startswith("1 edit could not be read")

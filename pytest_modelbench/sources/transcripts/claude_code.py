@@ -320,6 +320,10 @@ class ClaudeParser:
             if names:
                 ops.append({"op": "seen", "paths": names, "ts": when})
             return
+        if not failed and name in ("Write", "Edit", "MultiEdit") and (not isinstance(path, str) or not path):
+            # An edit that succeeded but whose input was cut or redacted upstream: it changed a file we cannot name.
+            ops.append({"op": "unreadable", "tool": name, "ts": when})
+            return
         if failed or not isinstance(path, str) or not path:
             return
         if name == "Read":

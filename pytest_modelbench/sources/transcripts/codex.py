@@ -346,9 +346,14 @@ class CodexParser:
                 code = 0
         ok = None if code is None else code == 0
         base = args.get("workdir") or st.cwd or ""
-        if args.get("patch"):
+        if args.get("patch") or args.get("is_patch"):
             if ok is not False:
-                for op in parse_patch(args["patch"], base):
+                ops = parse_patch(args.get("patch") or "", base)
+                if not ops:
+                    # It changed files (it did not fail) but its text is not a patch (redacted upstream, cut):
+                    # the gold cannot be rebuilt, and the user is told so rather than "changed no files".
+                    ops = [{"op": "unreadable", "tool": name}]
+                for op in ops:
                     op["ts"] = when
                     st.ops.append(op)  # file contents kept as written: a replay is built from them
             return
@@ -367,7 +372,7 @@ def _compact(name: str, args: Any) -> dict[str, Any]:
     if name == "apply_patch":
         text = args if isinstance(args, str) else (args.get("input") or args.get("patch")) if isinstance(
             args, dict) else None
-        return {"patch": text if isinstance(text, str) else ""}
+        return {"patch": text if isinstance(text, str) else "", "is_patch": True}
     found = _command_of(name, args)
     if found is None:
         return {}
@@ -375,5 +380,7 @@ def _compact(name: str, args: Any) -> dict[str, Any]:
     patch = _patch_in(command)
     if patch:
         return {"patch": patch, "workdir": workdir}
+    if command.split(maxsplit=1)[:1] in (["apply_patch"], ["applypatch"]):
+        return {"patch": "", "is_patch": True, "workdir": workdir}  # a patch call whose text is unreadable
     return {"command": command, "workdir": workdir}
 

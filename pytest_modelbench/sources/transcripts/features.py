@@ -115,7 +115,7 @@ def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeat
         if kind == "test":
             tests.append((op.get("cmd") or "", op.get("ok")))
             continue
-        if kind == "seen":
+        if kind in ("seen", "unreadable"):  # unreadable: no path to name
             continue
         rel = relative(str(op.get("path") or ""), cwd) or str(op.get("path"))
         bucket = read if kind == "read" else touched

@@ -24,6 +24,7 @@ from pytest_modelbench.errors import ModelbenchError
 #   update    {hunks: [[old_lines, new_lines, anchor], ...], move: str | None}   a Codex patch hunk list
 #   delete    {}                                            rm / a patch deleting the file
 #   unsupported {tool}                                      a change we cannot replay (e.g. NotebookEdit)
+#   unreadable {tool}  (no path)                            an edit whose input could not be read (redacted, cut)
 #   seen      {paths: [...]}                                files listed by Glob/LS; absent ones make it partial
 #   test      {cmd, ok: bool | None, cwd}                   a test command and whether it ended green
 
@@ -102,6 +103,7 @@ class Simulation:
     missing: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
     from_lookup: frozenset[str] = field(default_factory=frozenset)
+    unreadable: int = 0  # edits whose input could not be read: the files they changed are not known
 
     @property
     def changed(self) -> list[str]:
@@ -137,6 +139,7 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
     partial: set[str] = set()
     unsupported: list[str] = []
     looked_up: set[str] = set()
+    unreadable = 0
 
     def learn(rel: str, op: dict[str, Any]) -> None:
         """Take the start of ``rel`` from ``op`` when it shows it (before the session changed the file)."""
@@ -158,6 +161,9 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
     for op in ops:
         kind = op.get("op")
         if kind == "test":
+            continue
+        if kind == "unreadable":
+            unreadable += 1
             continue
         if kind == "seen":
             for p in op.get("paths") or ():
@@ -225,5 +231,5 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
     return Simulation(
         start=known_start, final=final, unknown=tuple(sorted(unknown)), failed=tuple(failed),
         outside=tuple(dict.fromkeys(outside)), missing=tuple(missing), unsupported=tuple(sorted(set(unsupported))),
-        from_lookup=frozenset(looked_up),
+        from_lookup=frozenset(looked_up), unreadable=unreadable,
     )
