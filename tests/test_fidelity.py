@@ -164,3 +164,66 @@ def test_a_claude_edit_without_its_path_is_unreadable(tmp_path: Path) -> None:
     assert f is not None
     replay, _sim = assess(f, merged_ops([state]), {})
     assert replay.reason.startswith("1 edit could not be read")
+
+
+# -- 5. legacy Codex rollouts ----------------------------------------------------------------------------------
+
+def test_legacy_rollout_cwd_from_environment_context_calls_counted_tokens_unknown(tmp_path: Path) -> None:
+    import json
+
+    from .test_codex import parse as parse_codex
+
+    def msg(role: str, text: str) -> dict:
+        kind = "input_text" if role == "user" else "output_text"
+        return {"type": "message", "role": role, "content": [{"type": kind, "text": text}]}
+
+    lines = [
+        {"id": "legacy-2", "timestamp": "2025-04-01T10:00:00Z", "instructions": "", "git": {}},
+        {"record_type": "state"},
+        msg("user", "<environment_context>\n  <cwd>/home/u/proj</cwd>\n  <approval_policy>on-request</approval_policy>"
+                    "\n</environment_context>"),
+        msg("user", "fix the failing test"),
+        {"type": "reasoning", "summary": []},  # one model call: reasoning + a shell call
+        {"type": "function_call", "name": "shell", "call_id": "c1",
+         "arguments": json.dumps({"command": ["pytest", "-q"]})},
+        {"record_type": "state"},
+        {"type": "function_call_output", "call_id": "c1",
+         "output": json.dumps({"output": "1 passed", "metadata": {"exit_code": 0}})},
+        msg("assistant", "All green."),  # a second call
+    ]
+    path = tmp_path / "rollout-legacy.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    state = parse_codex(path)
+    f = summarize("codex/legacy-2", [state], str(path))
+    assert f is not None and state.broken == 0
+    assert (f.cwd, f.prompt, f.calls) == ("/home/u/proj", "fix the failing test", 2)
+    assert (f.tokens_status, f.cost_usd) == ("unknown", None)
+
+
+def test_a_modern_rollout_keeps_exact_tokens(tmp_path: Path) -> None:
+    from .test_codex import Rollout
+    from .test_codex import parse as parse_codex
+
+    r = Rollout("019b0000-0000-7000-8000-00000000000b", "/w").prompt("hi").tokens((100, 0, 10))
+    f = summarize("codex/y", [parse_codex(r.save(tmp_path / "r.jsonl"))], "p")
+    assert f is not None and (f.tokens_status, f.calls, f.tokens.output) == ("exact", 1, 10)
+
+
+# -- 6. placeholder usage --------------------------------------------------------------------------------------
+
+def test_a_call_saved_with_only_its_placeholder_output_count_makes_tokens_incomplete(tmp_path: Path) -> None:
+    t = ClaudeTranscript(SID, "/w", SESSION_START)
+    t.user("write the module")
+    t.say("Sure.", usage=(3, 4, 0, 100))  # a real count: 4 tokens for 5 characters
+    assert summarize("k", [parse(t.save(tmp_path / "a.jsonl"))], "p").tokens_status == "exact"  # type: ignore
+    body = "def f(x):\n    return x * 2\n" * 40  # ~1,100 characters written with an output count of 1
+    t.tool("Write", {"file_path": "/w/m.py", "content": body}, "File created", usage=(3, 1, 0, 100))
+    f = summarize("k", [parse(t.save(tmp_path / "b.jsonl"))], "p")
+    assert f is not None and f.tokens_status == "incomplete"
+
+
+@needs_real
+def test_real_session_with_placeholder_counts_is_incomplete() -> None:
+    folder = REAL / "-home-marco-projects-spotter"
+    f = summarize("k", [parse(folder / "4d5611e5-241a-462a-8d15-5122611a9569.jsonl")], "p")
+    assert f is not None and f.tokens_status == "incomplete"

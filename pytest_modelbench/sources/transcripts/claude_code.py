@@ -27,6 +27,7 @@ Pure module: no pytest.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -238,10 +239,15 @@ class ClaudeParser:
         cost = _opt(d, "costUSD", (int, float))
         synthetic = model == "<synthetic>" or bool(d.get("isApiErrorMessage"))
         calls = []
+        shown = 0  # characters of output this line shows (text, thinking, tool inputs)
         for block in content if isinstance(content, list) else ():
             if not isinstance(block, dict):
                 raise BadLine("a content block is not an object")
-            if block.get("type") == "tool_use":
+            btype = block.get("type")
+            if btype in ("text", "thinking") and isinstance(block.get(btype), str):
+                shown += len(block[btype])
+            if btype == "tool_use":
+                shown += len(json.dumps(block.get("input"), ensure_ascii=False))
                 call_id, name = _opt(block, "id", str), _opt(block, "name", str)
                 tool_input = _opt(block, "input", dict) or {}
                 if not call_id or not name:
@@ -250,10 +256,14 @@ class ClaudeParser:
         st = self.state
         if not synthetic:
             group = st.groups.get(mid)
-            row = [inp, out, create, hour, read, model, int(sidechain), cost, ts]
+            # The characters shown are summed over the lines of the call: see features.placeholder().
+            shown += group[9] if group is not None and len(group) > 9 else 0
+            row = [inp, out, create, hour, read, model, int(sidechain), cost, ts, shown]
             # The final streamed line carries the final output count; keep the largest, the later one on a tie.
             if group is None or out >= group[1]:
                 st.groups[mid] = row
+            else:
+                group[9:] = [shown]
         for call_id, name, tool_input in calls:
             st.tools[name] = st.tools.get(name, 0) + 1
             st.pending[call_id] = [name, _compact_input(name, tool_input), ts]

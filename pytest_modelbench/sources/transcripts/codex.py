@@ -12,7 +12,9 @@ The rules follow ``docs/transcript-formats.md`` §2:
   context (AGENTS.md, ``<environment_context>``, ``<user_instructions>``);
 * ``arguments`` and ``output`` are JSON inside a string, or plain text: both are read;
 * ``apply_patch`` (custom tool, function call, or a shell here-doc) becomes add / update / delete operations;
-* legacy files (no envelope) are read too; ``record_type`` lines are ignored.
+* legacy files (no envelope) are read too; ``record_type`` lines are ignored; their cwd is the one the
+  ``<environment_context>`` message names, their model calls are counted from the response items (a run of model
+  items after an input), and their tokens and cost are unknown (no token events).
 
 Pure module: no pytest.
 """
@@ -34,6 +36,7 @@ FORMAT = "codex"
 _INJECTED = ("# AGENTS.md instructions", "<environment_context>", "<user_instructions>", "<INSTRUCTIONS>",
              "<permissions instructions>", "<user_shell_command>", "<turn_aborted>")
 _EXIT = re.compile(r"(?:Process exited with code|Exit code:?)\s*(-?\d+)")
+_ENV_CWD = re.compile(r"<cwd>([^<]+)</cwd>|Current working directory:\s*(?P<line>\S[^\n]*)")
 ROOTS_HELP = "$CODEX_HOME/sessions and $CODEX_HOME/archived_sessions (CODEX_HOME defaults to ~/.codex)"
 _RESPONSE_ITEM_TYPES = ("message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
                         "custom_tool_call_output", "local_shell_call", "web_search_call", "ghost_snapshot")
@@ -243,9 +246,21 @@ class CodexParser:
     def _item(self, p: dict[str, Any], ts: str | None) -> None:
         itype = p.get("type")
         st = self.state
+        model_item = itype in ("reasoning", "function_call", "custom_tool_call", "local_shell_call",
+                               "web_search_call") or (itype == "message" and p.get("role") == "assistant")
+        if model_item:
+            if st.awaiting:
+                st.item_calls += 1
+            st.awaiting = False
+        elif itype in ("message", "function_call_output", "custom_tool_call_output"):
+            st.awaiting = True  # an input: the next model item answers it in a new call
         if itype == "message":
             role = _opt(p, "role", str)
             text = _message_text(p.get("content"))
+            if role == "user" and not st.cwd and "<environment_context>" in text:
+                m = _ENV_CWD.search(text)  # legacy rollouts have no session_meta: the cwd is only said here
+                if m:
+                    st.cwd = (m.group(1) or m.group("line")).strip()
             if role == "user" and text.strip() and not text.lstrip().startswith(_INJECTED):
                 st.item_prompts.append([ts, redact(text.strip())])
         elif itype in ("function_call", "custom_tool_call", "local_shell_call"):

@@ -74,6 +74,7 @@ class IndexedSession:
     workspace_reason: str
     check_command: str | None
     broken_lines: int
+    tokens_status: str = "exact"  # exact | incomplete | unknown (then ``tokens`` is not a count)
 
     def replayable(self, check_override: str | None = None) -> tuple[bool, str]:
         """``(replayable, reason)``: a rebuildable start, a gold change and a pytest check command."""
@@ -262,7 +263,8 @@ class HistoryIndex:
         rows = self.db.execute(
             "SELECT key, source, session_id, path, started, prompt, intent, size_band, language, model, calls,"
             " input_tokens, output_tokens, cache_read_tokens, cache_create_tokens, cost_usd, cost_estimated, outcome,"
-            " workspace_method, workspace_partial, workspace_reason, check_command, broken_lines"
+            " workspace_method, workspace_partial, workspace_reason, check_command, broken_lines,"
+            " json_extract(features_json, '$.tokens_status') AS tokens_status"
             " FROM history_sessions ORDER BY key"
         ).fetchall()
         prefixes = [str(p.expanduser().resolve()) for p in under] if under is not None else None
@@ -281,7 +283,7 @@ class HistoryIndex:
                 cost_usd=r["cost_usd"], cost_estimated=bool(r["cost_estimated"]), outcome=r["outcome"],
                 workspace_method=r["workspace_method"], workspace_partial=bool(r["workspace_partial"]),
                 workspace_reason=r["workspace_reason"], check_command=r["check_command"],
-                broken_lines=r["broken_lines"]))
+                broken_lines=r["broken_lines"], tokens_status=r["tokens_status"] or "exact"))
         return out
 
     def features(self, key: str) -> dict[str, Any]:

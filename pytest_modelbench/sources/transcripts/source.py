@@ -76,7 +76,8 @@ class TranscriptSource:
                 id=e.session_id, source=e.source, intent=e.intent, prompt=e.prompt, workspace=FileSet(),
                 check=CheckSpec(), gold=GoldSpec(), language=e.language if e.language != "unknown" else "python",
                 size_band=e.size_band,
-                original=Original(model=e.model, turns=e.calls, cost_usd=e.cost_usd, tokens=e.tokens.total),
+                original=Original(model=e.model, turns=e.calls, cost_usd=e.cost_usd,
+                                  tokens=None if e.tokens_status == "unknown" else e.tokens.total),
                 origin=e.path,
             ))
         return out

@@ -37,7 +37,7 @@ class ParserState:
     # [timestamp, redacted text] of each typed prompt.
     prompts: list[list[Any]] = field(default_factory=list)
     # One model call per key: [input, output, cache_create, cache_create_1h, cache_read, model, sidechain (0/1),
-    # cost_usd or None, timestamp].
+    # cost_usd or None, timestamp, characters of output shown (Claude Code; tells a placeholder output count)].
     groups: dict[str, list[Any]] = field(default_factory=dict)
     tools: dict[str, int] = field(default_factory=dict)  # tool name -> calls
     pending: dict[str, list[Any]] = field(default_factory=dict)  # call id -> [tool, compact input, timestamp]
@@ -65,6 +65,10 @@ class ParserState:
     exits: dict[str, int] = field(default_factory=dict)  # call id -> exit code
     prev_total: list[int] | None = None
     calls: int = 0
+    # Model calls seen in the response items (a run of model output after an input): the count when a rollout has
+    # no token events (legacy), whose tokens are then unknown.
+    item_calls: int = 0
+    awaiting: bool = True  # the next model item starts a new call
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object saved in the index (shallow: the parser is done with this state)."""
