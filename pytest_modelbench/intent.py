@@ -2,7 +2,7 @@
 size band (a table over model calls and output tokens).
 
 **Intent rules.** :data:`INTENT_RULES` is read top to bottom, twice: first over the prompt's *first clause* (up to
-the first sentence end, comma, "so that", "because", "then", "(" …), then over the whole prompt. The first rule
+the first sentence end, comma, "so that", "because", "then", " (" …), then over the whole prompt. The first rule
 that matches decides (case-insensitive, whole words). The first pass makes the verb that asks for the work win
 over a later word: "create a jupyter notebook file so that i can test each step" is *build-new*, not *test*.
 Order matters and is deliberate: a defect wins over everything but ``/init`` ("fix the failing test" is a fix), a
@@ -92,7 +92,7 @@ INTENT_RULES: tuple[IntentRule, ...] = (
 )
 DEFAULT_INTENT = "explore"
 # Where the first clause ends: the verb that asks for the work is before it, later words only qualify it.
-_CLAUSE_END = re.compile(r"[.;!?](\s|$)|[,(\n]|\s(so that|so|because|since|then|in order to|which)\s",
+_CLAUSE_END = re.compile(r"[.;!?](\s|$)|[,\n]|\s\(|\s(so that|so|because|since|then|in order to|which)\s",
                          re.IGNORECASE)
 
 

@@ -4,6 +4,7 @@ transcript in ``../shared/fixtures/real-sessions/`` shows a shape, a test reads 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,70 @@ def test_real_session_with_placeholder_counts_is_incomplete() -> None:
     folder = REAL / "-home-marco-projects-spotter"
     f = summarize("k", [parse(folder / "4d5611e5-241a-462a-8d15-5122611a9569.jsonl")], "p")
     assert f is not None and f.tokens_status == "incomplete"
+
+
+# -- 8. messages -----------------------------------------------------------------------------------------------
+
+def _mixed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "projects"
+    t = ClaudeTranscript(SID, "/nonexistent/w", SESSION_START)
+    t.user("create notes.txt with a title and a long explanation of why it exists, so the reason gets long")
+    t.read("notes.txt", "old\n")
+    t.write("notes.txt", "# Notes\n", created=False)
+    t.user("now add a list")
+    t.edit("notes.txt", "- not there", "- one", "# Notes\n")  # does not apply: a long reason
+    t.save(folder / "-nonexistent-w" / f"{SID}.jsonl")
+    (folder / "-other").mkdir()
+    (folder / "-other" / "tool.jsonl").write_text('{"event": "start", "tool": "another-agent"}\n')
+    (folder / "-other" / "empty.jsonl").write_text("")
+    return folder
+
+
+def test_files_that_are_not_transcripts_are_named_with_why(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_modelbench.cli.main import main
+
+    folder = _mixed_folder(tmp_path)
+    assert main(["sessions", "--all", "--sessions", str(folder), "--store", str(tmp_path / "s.db")]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 2 file(s) that are not transcripts:" in out
+    assert f"{folder / '-other' / 'empty.jsonl'}: empty file" in out
+    assert f"{folder / '-other' / 'tool.jsonl'}: JSON lines of another tool" in out
+    assert main(["import", str(folder), "--store", str(tmp_path / "s.db"), "--json"]) == 0
+    skipped = {Path(s["path"]).name: s["why"] for s in json.loads(capsys.readouterr().out)["skipped"]}
+    assert skipped == {"empty.jsonl": "empty file",
+                       "tool.jsonl": "JSON lines of another tool: neither a Claude Code transcript nor a Codex "
+                                     "rollout"}
+
+
+def test_sessions_on_a_file_of_another_tool_says_what_it_is_not(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_modelbench.cli.main import main
+
+    folder = _mixed_folder(tmp_path)
+    assert main(["sessions", "--sessions", str(folder / "-other" / "tool.jsonl"),
+                 "--store", str(tmp_path / "s.db")]) == 2
+    err = capsys.readouterr().err
+    assert "not a case file" in err and "not a Claude Code or Codex transcript: JSON lines of another tool" in err
+
+
+def test_sessions_json_has_the_promised_features_and_the_table_cuts_with_an_ellipsis(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_modelbench.cli.main import main
+
+    folder = _mixed_folder(tmp_path)
+    args = ["sessions", "--all", "--sessions", str(folder), "--store", str(tmp_path / "s.db")]
+    assert main([*args, "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["followups"] == ["now add a list"]
+    assert (row["files_touched"], row["files_read"]) == (["notes.txt"], ["notes.txt"])
+    assert row["tools"] == {"Edit": 1, "Read": 1, "Write": 1}
+    assert row["model_calls"] == 3 and "turns" not in row
+    assert row["tokens_status"] == "exact" and row["tokens"]["output"] == 30
+    reason = row["reason"]
+    assert reason.startswith("the session's edit of notes.txt does not apply") and len(reason) > 70
+    assert main(args) == 0
+    cell = next(line for line in capsys.readouterr().out.splitlines() if SID in line).split("|")[4].strip()
+    assert cell.endswith("…") and len(cell) <= 70
+    assert ("no: " + reason).startswith(cell[:-1])  # cut at a word: what is shown is a prefix of the reason
+    assert cell[:-1] == cell[:-1].rstrip() and ("no: " + reason)[len(cell) - 1] == " "

@@ -86,29 +86,39 @@ def loads(line: str | bytes) -> Any:
 
 def sniff_format(path: Path, max_lines: int = 20) -> str | None:
     """``"claude-code"``, ``"codex"`` or None, from the first parseable lines of a JSONL file."""
+    return explain_format(path, max_lines)[0]
+
+
+def explain_format(path: Path, max_lines: int = 20) -> tuple[str | None, str]:
+    """``(format, why not)``: the format of a JSONL file, or None with the reason in words a user can act on."""
     try:
         with open(path, "rb") as fh:
             head = [fh.readline() for _ in range(max_lines)]
-    except OSError:
-        return None
-    for raw in head:
-        if not raw.strip():
-            continue
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    lines = [raw for raw in head if raw.strip()]
+    if not lines:
+        return None, "empty file"
+    objects = 0
+    for raw in lines:
         try:
             d = loads(raw)
         except ValueError:
             continue
         if not isinstance(d, dict):
             continue
+        objects += 1
         if "payload" in d and d.get("type") in ("session_meta", "response_item", "event_msg", "turn_context"):
-            return "codex"
+            return "codex", ""
         if "record_type" in d or ("instructions" in d and "id" in d and "sessionId" not in d):
-            return "codex"
+            return "codex", ""
         if any(k in d for k in ("sessionId", "parentUuid", "leafUuid")) or d.get("type") in (
             "file-history-snapshot", "summary", "queue-operation"
         ):
-            return "claude-code"
-    return None
+            return "claude-code", ""
+    if not objects:
+        return None, "not JSON lines (no line of its first lines is a JSON object)"
+    return None, "JSON lines of another tool: neither a Claude Code transcript nor a Codex rollout"
 
 
 def transcript_paths(path: Path) -> list[Path]:

@@ -32,11 +32,11 @@ from pytest_modelbench.sources.transcripts.common import (
     LINE_ERRORS,
     BadLine,
     Tokens,
+    explain_format,
     loads,
     parse_test_command,
     read_new_lines,
     skippable,
-    sniff_format,
 )
 from pytest_modelbench.sources.transcripts.features import SessionFeatures, merged_ops, summarize
 from pytest_modelbench.sources.transcripts.git import GitRepo
@@ -92,6 +92,7 @@ class FileReport:
     broken: int = 0
     bytes_read: int = 0
     samples: list[list[Any]] = field(default_factory=list)
+    why: str = ""  # why a skipped file was skipped
 
 
 @dataclass
@@ -106,6 +107,11 @@ class ImportReport:
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """``(path, why)`` of every file left out (not a transcript, unreadable)."""
+        return [(f.path, f.why) for f in self.files if f.status == "skipped"]
 
 
 def find_transcripts(paths: Iterable[Path]) -> list[Path]:
@@ -163,13 +169,16 @@ class HistoryIndex:
                    rebuild: bool) -> tuple[FileReport, tuple[dict[str, Any], ParserState] | None]:
         try:
             st = f.stat()
-        except OSError:
-            return FileReport(str(f), "skipped"), None
+        except OSError as exc:
+            return FileReport(str(f), "skipped", why=f"cannot be read ({exc.strerror or exc})"), None
         if old is not None and not rebuild and old["size"] == st.st_size and old["mtime_ns"] == st.st_mtime_ns:
             return FileReport(str(f), "unchanged"), None
-        fmt = old["format"] if old is not None else sniff_format(f)
-        if fmt is None or (formats and fmt not in formats):
-            return FileReport(str(f), "skipped"), None
+        fmt, why = (old["format"], "") if old is not None else explain_format(f)
+        if fmt is None:
+            return FileReport(str(f), "skipped", why=why), None
+        if formats and fmt not in formats:
+            return FileReport(str(f), "skipped", why=f"a {fmt} transcript (only {', '.join(formats)} is read "
+                                                     "here)"), None
         state: ParserState | None = None
         offset = 0
         status = "new"
@@ -187,8 +196,8 @@ class HistoryIndex:
         parser = PARSERS[fmt](f, state)
         try:
             lines, end, _size = read_new_lines(f, offset)
-        except OSError:
-            return FileReport(str(f), "skipped"), None
+        except OSError as exc:
+            return FileReport(str(f), "skipped", why=f"cannot be read ({exc.strerror or exc})"), None
         first_line = parser.state.lines + 1
         feed_lines(parser, lines, first_line)
         state = parser.dump()
