@@ -295,3 +295,19 @@ def test_sessions_json_has_the_promised_features_and_the_table_cuts_with_an_elli
     assert cell.endswith("…") and len(cell) <= 70
     assert ("no: " + reason).startswith(cell[:-1])  # cut at a word: what is shown is a prefix of the reason
     assert cell[:-1] == cell[:-1].rstrip() and ("no: " + reason)[len(cell) - 1] == " "
+
+
+@needs_real
+def test_real_sessions_read_with_the_right_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_modelbench.cli.main import main
+
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(REAL.parent))
+    assert main(["sessions", "--all", "--json", "--sessions", "claude-code", "--store", str(tmp_path / "s.db")]) == 0
+    rows = {r["id"][:8]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["4d5611e5"]["reason"].startswith("its test command runs mix")  # ran `mix test`, edits replay
+    assert rows["b3edadab"]["reason"].startswith("no test command in the session")
+    assert rows["fe5e1c67"]["reason"].startswith("no test command in the session")  # only `npm run build`
+    assert rows["d3ad4cdc"]["reason"].startswith("edits that cannot be replayed (notebook cells)")
+    assert rows["d3ad4cdc"]["intent"] == "build-new"
+    assert all(r["tokens_status"] == "incomplete" for r in rows.values())

@@ -73,11 +73,16 @@ def _cut(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters, cut at a word and marked with an ellipsis when shortened."""
     text = " ".join(text.split())
     if len(text) <= width:
-        return text
+        return _cell(text)
     head = text[: width - 1]
     if " " in head[width // 2:]:
         head = head[: head.rindex(" ")]
-    return head.rstrip(" ,;:(") + "…"
+    return _cell(head.rstrip(" ,;:(") + "…")
+
+
+def _cell(text: str) -> str:
+    """A table cell: a ``|`` inside (a piped command) would split the markdown row."""
+    return text.replace("|", "\\|")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -119,7 +124,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         return 0
     table = []
     for r in rows:
-        line = [r["key"], r["intent"], r["size_band"], r["check_command"] or "—", _cut(r["prompt"], 61)]
+        line = [r["key"], r["intent"], r["size_band"], _cut(r["check_command"] or "—", 40), _cut(r["prompt"], 61)]
         if args.all:
             line.insert(3, "yes" if r["replayable"] else _cut(f"no: {r['reason']}", 70))
         table.append(line)

@@ -287,7 +287,8 @@ def parse_test_command(command: str) -> TestCommand | None:
 
     Recognised: ``pytest``/``py.test``, ``python -m pytest`` (any python), ``uv|poetry|pdm|hatch run …``,
     ``tox``/``nox``, ``npm|yarn|pnpm|bun test`` and ``… run test``, ``npx jest|vitest|mocha``, ``go test``,
-    ``cargo test``, ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
+    ``cargo test``, ``mix|swift|deno|dart|flutter test``,
+    ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
     A leading ``cd DIR &&`` is kept as ``cwd``.
     """
     if not _TEST_HINT.search(command):
@@ -317,7 +318,8 @@ def parse_test_command(command: str) -> TestCommand | None:
             runner = words[1]
         elif head in ("jest", "vitest", "mocha", "rspec"):
             runner = head
-        elif head in ("go", "cargo", "mvn", "gradle", "./gradlew", "dotnet") and len(words) >= 2 \
+        elif head in ("go", "cargo", "mvn", "gradle", "./gradlew", "dotnet", "mix", "swift", "deno", "dart",
+                      "flutter") and len(words) >= 2 \
                 and words[1] == "test":
             runner = head.lstrip("./")
         elif head == "make" and len(words) >= 2 and words[1] in ("test", "tests", "check"):
