@@ -51,8 +51,9 @@ def session_row(source: Any, session: Any, entry: Any = None, features: dict[str
                 "check_command": session.check.kind, "outcome": None, "model_calls": o.turns, "tokens": o.tokens,
                 "tokens_status": "exact" if o.tokens is not None else "unknown",
                 "cost_usd": o.cost_usd, "cost_estimated": False, "started": None, "prompt": session.prompt[:200],
-                "followups": list(session.turns), "files_touched": [p for p, _ in session.gold.files.files],
-                "files_read": [], "tools": {}, "origin": session.origin}
+                # A case file records no transcript: what the original session touched, read and ran is unknown.
+                "followups": list(session.turns), "files_touched": None, "files_read": None, "tools": None,
+                "origin": session.origin}
     ok, reason = entry.replayable(source.check_command)
     f = features or {}
     unknown = entry.tokens_status == "unknown"
