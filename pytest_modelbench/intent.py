@@ -1,21 +1,30 @@
 """Per-session features that sampling stratifies on: intent (a table-driven rule set over the first prompt) and
 size band (a table over model calls and output tokens).
 
-**Intent rules.** :data:`INTENT_RULES` is read top to bottom; the first rule whose pattern matches the first prompt
-(case-insensitive, whole words) decides. Order matters and is deliberate: a prompt that says "fix the failing
-test" is a fix (before *test*), "add tests for the parser" is *test* (before *build-new*), and a question with no
-verb of change ends as *explore*. No match: *explore*. Case files set their intent themselves.
+**Intent rules.** :data:`INTENT_RULES` is read top to bottom, twice: first over the prompt's *first clause* (up to
+the first sentence end, comma, "so that", "because", "then", " (" …), then over the whole prompt. The first rule
+that matches decides (case-insensitive, whole words). The first pass makes the verb that asks for the work win
+over a later word: "create a jupyter notebook file so that i can test each step" is *build-new*, not *test*.
+Order matters and is deliberate: a defect wins over everything but ``/init`` ("fix the failing test" is a fix), a
+question is exploring even when it mentions dependencies or deployment, a prompt naming a documentation file
+(README, CLAUDE.md, AGENTS.md, docs/ — file names read the same in any language) is *docs*, tests win over
+building ("add tests for the parser"). No match: *explore*. Case files set their intent themselves.
 
-1. *docs*: ``/init`` (Claude Code's command that writes CLAUDE.md)
-2. *fix-bug*: fix, bug, broken, crash, traceback, exception, regression, fails/failing, error, doesn't work,
-   wrong result, incorrect, hangs
-3. *test*: write/add/improve … tests, unit tests, test cases, coverage
-4. *refactor*: refactor, clean up, rename, extract, simplify, restructure, deduplicate, split … into, move … to
-5. *docs*: docs, documentation, README, docstring(s), comments, changelog, tutorial, type hints
-6. *ops*: deploy, docker, CI, pipeline, workflow, kubernetes, helm, terraform, install, environment, conda, venv,
-   dependencies, upgrade, release, migrations, server, in the background, logging, config, makefile, permissions
-7. *build-new*: add, create, implement, build, write, make, generate, introduce, support for, new feature/…
-8. *explore*: what, why, how, where, which, explain, summarise, understand, investigate, review, a question mark
+| # | intent    | matches (see the patterns below)                                                 |
+|---|-----------|----------------------------------------------------------------------------------|
+| 1 | docs      | ``/init`` (Claude Code's command that writes CLAUDE.md)                          |
+| 2 | fix-bug   | fix, bug, broken, crash, traceback, exception, fails, error, doesn't work, …     |
+| 3 | explore   | a question: starts with what/why/how/where/which/is/are/does/should, or ends "?" |
+|   |           | (not "can/could/would you …?", which asks for work)                              |
+| 4 | docs      | names a doc file: README, CLAUDE.md, AGENTS.md, CONTRIBUTING, CHANGELOG, docs/…  |
+| 5 | test      | write/add/improve … tests (≤ 3 words between), unit tests, test cases, coverage  |
+| 6 | refactor  | refactor, clean up, rename, extract, simplify, restructure, split … into, …      |
+| 7 | docs      | docs, documentation, docstrings, comments, changelog, tutorial, type hints       |
+| 8 | ops       | deploy, docker, CI, pipeline, install, environment, dependencies, config, …      |
+| 9 | build-new | add, create, implement, build, write, make, generate, introduce, support for, …  |
+|10 | explore   | explain, summarise, understand, investigate, review, look at, tell me, …         |
+
+Every rule carries its example (a real prompt shape); the tests check each rule decides its own example.
 
 **Size bands.** The larger of the band by model calls and the band by output tokens (:data:`SIZE_BANDS`):
 small (≤ 10 calls and ≤ 2,000 output tokens), medium (≤ 40 calls and ≤ 10,000), large (anything more).
@@ -34,47 +43,57 @@ class IntentRule:
     intent: str
     pattern: re.Pattern[str]
     why: str
+    example: str  # a real prompt shape this rule decides (checked by the tests)
 
 
-def _rule(intent: str, regex: str, why: str) -> IntentRule:
-    return IntentRule(intent, re.compile(regex, re.IGNORECASE), why)
+def _rule(intent: str, regex: str, why: str, example: str) -> IntentRule:
+    return IntentRule(intent, re.compile(regex, re.IGNORECASE), why, example)
 
 
 INTENT_RULES: tuple[IntentRule, ...] = (
-    _rule("docs", r"^\s*/init\b", "the /init command writes CLAUDE.md"),
+    _rule("docs", r"^\s*/init\b", "the /init command writes CLAUDE.md", "/init"),
     _rule("fix-bug",
           r"\b(fix(es|ed|ing)?|bugs?|buggy|broken|crash(es|ed|ing)?|traceback|exceptions?|regressions?|"
           r"fails?|failing|failed|failure|errors?|(doesn'?t|does not|don'?t|isn'?t|is not|not) work(ing)?|"
           r"wrong (result|output|value|answer)|incorrect(ly)?|panics?|segfaults?|hangs?)\b",
-          "names a defect"),
+          "names a defect", "scrolling back in xterm.js still does not work"),
+    _rule("explore",
+          r"^\s*(what|why|how|where|which|who|when|is|are|does|do|did|should)\b|"
+          r"^(?!.*\b(can|could|would|will) you\b).*\?\s*$",
+          "asks a question", "how should we handle dependencies for the deployment?"),
+    _rule("docs",
+          r"\b(readme(\.\w+)?|claude\.md|agents\.md|contributing(\.md)?|changelog\.md)\b|(^|[\s`'\"(])docs/",
+          "names a documentation file", "README.md のインストール手順を更新して"),
     _rule("test",
-          r"\b((write|add|create|improve|increase|extend|expand|more)\b.{0,40}\b(unit |integration |e2e )?tests?\b|"
+          r"\b((write|add|create|improve|increase|extend|expand|more)(\s+[\w-]+){0,3}?\s+tests?\b|"
           r"unit tests?|test cases?|test coverage|coverage|property[- ]based tests?)\b",
-          "asks for tests"),
+          "asks for tests", "Add unit tests for the retry helper"),
     _rule("refactor",
           r"\b(refactor(ing|ed)?|clean ?up|tidy|renam(e|ing)|extract|simplif(y|ication)|restructur(e|ing)|"
           r"reorgani[sz]e|dedup(licate)?|split .{1,40} into|move .{1,40} (in)?to|modulari[sz]e|decouple)\b",
-          "changes structure, not behaviour"),
+          "changes structure, not behaviour", "rename get_user to fetch_user everywhere"),
     _rule("docs",
-          r"\b(docs?|documentation|document|readme|docstrings?|comments?|changelog|tutorial|usage guide|"
+          r"\b(docs?|documentation|document|docstrings?|comments?|changelog|tutorial|usage guide|"
           r"type hints?)\b",
-          "writes documentation"),
+          "writes documentation", "add docstrings to the public functions"),
     _rule("ops",
           r"\b(deploy(ment|ing)?|docker(file)?|compose|ci|pipelines?|workflows?|github actions|kubernetes|k8s|"
           r"helm|terraform|ansible|install|environment|conda|venv|virtualenv|dependenc(y|ies)|upgrade|release|"
           r"migrations?|nginx|systemd|cron|server|in (the )?background|logging|config(uration)?|build script|"
           r"makefile|permissions?)\b",
-          "runs, ships or configures"),
+          "runs, ships or configures", "write a Dockerfile for the api"),
     _rule("build-new",
           r"\b(add|create|implement|build|write|make|generate|introduce|support for|new (feature|endpoint|command|"
           r"page|module|function|class|option|flag))\b",
-          "builds something new"),
+          "builds something new", "create a jupyter notebook file so that i can test each step"),
     _rule("explore",
-          r"(\b(what|why|how|where|which|explain|summari[sz]e|understand|investigate|explore|review|look at|"
-          r"tell me|walk me through)\b|\?\s*$)",
-          "asks a question"),
+          r"\b(explain|summari[sz]e|understand|investigate|explore|review|look at|tell me|walk me through)\b",
+          "asks to understand", "explain the caching layer to me"),
 )
 DEFAULT_INTENT = "explore"
+# Where the first clause ends: the verb that asks for the work is before it, later words only qualify it.
+_CLAUSE_END = re.compile(r"[.;!?](\s|$)|[,\n]|\s\(|\s(so that|so|because|since|then|in order to|which)\s",
+                         re.IGNORECASE)
 
 
 def classify_intent(prompt: str) -> str:
@@ -83,11 +102,14 @@ def classify_intent(prompt: str) -> str:
 
 
 def explain_intent(prompt: str) -> tuple[str, str]:
-    """``(intent, why)``: the first matching rule's intent and reason, or the default."""
-    text = " ".join((prompt or "").split())[:2000]
-    for rule in INTENT_RULES:
-        if rule.pattern.search(text):
-            return rule.intent, rule.why
+    """``(intent, why)``: the first rule matching the first clause, else the whole prompt, else the default."""
+    raw = (prompt or "")[:2000]
+    end = _CLAUSE_END.search(raw.strip())
+    first = raw.strip()[: end.end() if end else None]
+    for text in (" ".join(first.split()), " ".join(raw.split())):
+        for rule in INTENT_RULES:
+            if rule.pattern.search(text):
+                return rule.intent, rule.why
     return DEFAULT_INTENT, "no rule matched"
 
 

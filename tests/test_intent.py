@@ -53,3 +53,33 @@ def test_case_and_whitespace_do_not_matter() -> None:
 ])
 def test_size_band(calls: int, output: int, band: str) -> None:
     assert size_band(calls, output) == band
+
+
+@pytest.mark.parametrize("rule", INTENT_RULES, ids=lambda r: f"{r.intent}:{r.why}")
+def test_each_rule_decides_its_own_example(rule: object) -> None:
+    from pytest_modelbench.intent import IntentRule
+
+    assert isinstance(rule, IntentRule)
+    assert explain_intent(rule.example) == (rule.intent, rule.why)
+
+
+@pytest.mark.parametrize("prompt, intent", [
+    # the verb that asks for the work wins over a later word (real: sniffly's first prompt)
+    ("create a jupyter notebook file so that i can test each step of the pipeline", "build-new"),
+    ("Hello I want to have some test conversation with you create a file", "build-new"),
+    ("Add a --verbose flag", "build-new"),
+    ("Can you add a --verbose flag?", "build-new"),  # a request, not a question
+    # a question is exploring, even when it mentions dependencies or deployment
+    ("What is the best way to install the dependencies here?", "explore"),
+    ("how is this deployed to production?", "explore"),
+    ("does the CI pipeline cache the venv", "explore"),
+    # a defect still wins over a question
+    ("why does the export crash on empty carts?", "fix-bug"),
+    # a prompt naming a documentation file to update is docs, in any language
+    ("update CLAUDE.md with the new build commands", "docs"),
+    ("AGENTS.md: add the release steps", "docs"),
+    ("Mets à jour docs/install.md avec les nouvelles options", "docs"),
+    ("README.md のインストール手順を更新して", "docs"),
+])
+def test_real_prompt_shapes(prompt: str, intent: str) -> None:
+    assert classify_intent(prompt) == intent

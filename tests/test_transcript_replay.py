@@ -170,6 +170,7 @@ def test_tests_written_by_the_session_become_the_hidden_check(tmp_path: Path) ->
     ("npm test", "npm", (), ""), ("npm run test:unit", "npm", (), ""), ("go test ./...", "go", (), ""),
     ("cargo test --release", "cargo", (), ""), ("npx vitest run", "vitest", (), ""), ("tox -e py311", "tox", (), ""),
     ("make test", "make", (), ""),
+    ('mix test test/spotter/services/x_test.exs 2>&1 | tail -40', "mix", (), ""),  # a real Elixir session
 ])
 def test_parse_test_command(command: str, runner: str, paths: tuple[str, ...], cwd: str) -> None:
     parsed = parse_test_command(command)

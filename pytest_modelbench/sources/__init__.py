@@ -73,11 +73,15 @@ def builtin_source(spec: str, base_dir: Path) -> Source | None:
 
         if path.is_dir() and not find_case_files(path) or path.suffix == ".jsonl":
             # Not case files: Claude Code / Codex transcripts (the format is detected per file).
-            from pytest_modelbench.sources.transcripts.common import sniff_format, transcript_paths
+            from pytest_modelbench.sources.transcripts.common import explain_format, sniff_format, transcript_paths
             from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
             found = sorted({fmt for fmt in map(sniff_format, transcript_paths(path)) if fmt is not None})
             if found:
                 return TranscriptSource(found[0] if len(found) == 1 else "transcripts", [path], None, store)
+            if path.is_file():
+                # A .jsonl file was likely meant as a transcript: say why it is not one, not only "not a case file".
+                raise SourceError(f"--sessions {spec}: not a case file (*.modelbench.yaml|json), and not a Claude "
+                                  f"Code or Codex transcript: {explain_format(path)[1]}")
         return CaseFileSource(path)
     return None

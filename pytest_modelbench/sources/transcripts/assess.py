@@ -73,6 +73,10 @@ def assess(features: SessionFeatures, ops: Sequence[dict[str, Any]],
         reason = f"edits outside the working directory: {', '.join(sim.outside[:3])}"
     elif sim.unsupported:
         reason = f"edits that cannot be replayed (notebook cells): {', '.join(sim.unsupported[:3])}"
+    elif sim.unreadable:
+        n = sim.unreadable
+        reason = (f"{n} edit{'s' if n != 1 else ''} could not be read (the patch or edit text in the transcript is "
+                  "not a patch: redacted or cut), so the change the session made is not known")
     elif sim.failed:
         path, why = sim.failed[0]
         reason = f"the session's edit of {path} does not apply to its start from {where} ({why})"

@@ -6,8 +6,13 @@ The rules follow ``docs/transcript-formats.md`` §1:
   of the lines; lines of another session in a trunk file are the replayed prefix of a resumed session: skipped;
 * sub-agent files (``agent-*.jsonl`` flat, or under ``<session>/subagents/``) carry the parent's ``sessionId`` and
   are attached to it (tokens, cost, tools, edits), never listed as sessions of their own;
-* lines are deduplicated by ``uuid``; assistant lines are grouped by ``message.id`` (one API call streamed over
-  several lines) keeping the final usage (the largest output count, the later line on a tie);
+* only the branch the session ended on counts: every line's ``parentUuid`` is kept and the ops and prompts of a
+  branch abandoned by a checkpoint rewind are left out (``ParserState.active_lines``);
+* an Edit's ``toolUseResult.originalFile`` is kept for every edit: it is the file as that edit found it (a hook
+  or the user may have changed it since the session's previous edit);
+* lines are deduplicated by ``uuid`` (the same prompt sent again is a new line, so a new turn); assistant lines
+  are grouped by ``message.id`` (one API call streamed over several lines) keeping the final usage (the largest
+  output count, the later line on a tie);
 * tokens are normalised (``input`` = uncached input; cache creation = the ``ephemeral_5m + ephemeral_1h`` object
   when present, else ``cache_creation_input_tokens``); ``<synthetic>`` and API-error lines count nothing;
 * ``costUSD`` (Claude Code <= 1.0.8) is used when present; otherwise cost is estimated from the prices;
@@ -22,6 +27,7 @@ Pure module: no pytest.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -160,6 +166,11 @@ class ClaudeParser:
         kind = d.get("type")
         if not isinstance(kind, str):
             raise BadLine("no 'type'")
+        line_id = d.get("uuid")
+        if isinstance(line_id, str) and line_id not in self.state.parents:
+            # Every line with a uuid (progress and system lines too) can be the parent of the next one.
+            parent = d.get("parentUuid") or d.get("logicalParentUuid")
+            self.state.parents[line_id] = parent if isinstance(parent, str) else None
         if kind not in ("user", "assistant"):
             self.state.ignored += 1  # progress, system, summary, snapshots, queue operations, unknown types
             return
@@ -181,7 +192,15 @@ class ClaudeParser:
             st.foreign += 1  # the replayed prefix of a resumed session: it belongs to the older session
             return
         handler = self._assistant if kind == "assistant" else self._user
+        n_ops, n_prompts = len(st.ops), len(st.prompts)
         handler(d, message, ts, sidechain)
+        if uuid is not None and st.role == "trunk" and not sidechain:
+            # Tag what this line recorded with the line, so a rewound branch can be left out (ParserState.active_lines).
+            for op in st.ops[n_ops:]:
+                op["line"] = uuid
+            for prompt in st.prompts[n_prompts:]:
+                prompt.append(uuid)
+            st.leaf = uuid
         # Only after the line was understood: state changes below cannot be half-done.
         if uuid is not None:
             self._uuids.add(uuid)
@@ -220,10 +239,15 @@ class ClaudeParser:
         cost = _opt(d, "costUSD", (int, float))
         synthetic = model == "<synthetic>" or bool(d.get("isApiErrorMessage"))
         calls = []
+        shown = 0  # characters of output this line shows (text, thinking, tool inputs)
         for block in content if isinstance(content, list) else ():
             if not isinstance(block, dict):
                 raise BadLine("a content block is not an object")
-            if block.get("type") == "tool_use":
+            btype = block.get("type")
+            if btype in ("text", "thinking") and isinstance(block.get(btype), str):
+                shown += len(block[btype])
+            if btype == "tool_use":
+                shown += len(json.dumps(block.get("input"), ensure_ascii=False))
                 call_id, name = _opt(block, "id", str), _opt(block, "name", str)
                 tool_input = _opt(block, "input", dict) or {}
                 if not call_id or not name:
@@ -232,10 +256,14 @@ class ClaudeParser:
         st = self.state
         if not synthetic:
             group = st.groups.get(mid)
-            row = [inp, out, create, hour, read, model, int(sidechain), cost, ts]
+            # The characters shown are summed over the lines of the call: see features.placeholder().
+            shown += group[9] if group is not None and len(group) > 9 else 0
+            row = [inp, out, create, hour, read, model, int(sidechain), cost, ts, shown]
             # The final streamed line carries the final output count; keep the largest, the later one on a tie.
             if group is None or out >= group[1]:
                 st.groups[mid] = row
+            else:
+                group[9:] = [shown]
         for call_id, name, tool_input in calls:
             st.tools[name] = st.tools.get(name, 0) + 1
             st.pending[call_id] = [name, _compact_input(name, tool_input), ts]
@@ -302,6 +330,10 @@ class ClaudeParser:
             if names:
                 ops.append({"op": "seen", "paths": names, "ts": when})
             return
+        if not failed and name in ("Write", "Edit", "MultiEdit") and (not isinstance(path, str) or not path):
+            # An edit that succeeded but whose input was cut or redacted upstream: it changed a file we cannot name.
+            ops.append({"op": "unreadable", "tool": name, "ts": when})
+            return
         if failed or not isinstance(path, str) or not path:
             return
         if name == "Read":
@@ -337,8 +369,10 @@ class ClaudeParser:
             if isinstance(tur, dict):
                 original = tur.get("originalFile", tur.get("originalFileContents"))
             edits = [[o, n, bool(a)] for o, n, a in args.get("edits", ())]
+            # Kept for every edit, not only the first: a hook or the user may change the file between edits, and
+            # the tool's own copy is the text this edit was applied to.
             ops.append({"op": "edit", "path": path, "edits": edits,
-                        "original": original if first and isinstance(original, str) else None, "ts": when})
+                        "original": original if isinstance(original, str) else None, "ts": when})
         elif name == "NotebookEdit":
             ops.append({"op": "unsupported", "path": path, "tool": name, "ts": when})
         else:

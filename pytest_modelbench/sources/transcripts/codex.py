@@ -12,7 +12,9 @@ The rules follow ``docs/transcript-formats.md`` §2:
   context (AGENTS.md, ``<environment_context>``, ``<user_instructions>``);
 * ``arguments`` and ``output`` are JSON inside a string, or plain text: both are read;
 * ``apply_patch`` (custom tool, function call, or a shell here-doc) becomes add / update / delete operations;
-* legacy files (no envelope) are read too; ``record_type`` lines are ignored.
+* legacy files (no envelope) are read too; ``record_type`` lines are ignored; their cwd is the one the
+  ``<environment_context>`` message names, their model calls are counted from the response items (a run of model
+  items after an input), and their tokens and cost are unknown (no token events).
 
 Pure module: no pytest.
 """
@@ -34,6 +36,7 @@ FORMAT = "codex"
 _INJECTED = ("# AGENTS.md instructions", "<environment_context>", "<user_instructions>", "<INSTRUCTIONS>",
              "<permissions instructions>", "<user_shell_command>", "<turn_aborted>")
 _EXIT = re.compile(r"(?:Process exited with code|Exit code:?)\s*(-?\d+)")
+_ENV_CWD = re.compile(r"<cwd>([^<]+)</cwd>|Current working directory:\s*(?P<line>\S[^\n]*)")
 ROOTS_HELP = "$CODEX_HOME/sessions and $CODEX_HOME/archived_sessions (CODEX_HOME defaults to ~/.codex)"
 _RESPONSE_ITEM_TYPES = ("message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
                         "custom_tool_call_output", "local_shell_call", "web_search_call", "ghost_snapshot")
@@ -243,9 +246,21 @@ class CodexParser:
     def _item(self, p: dict[str, Any], ts: str | None) -> None:
         itype = p.get("type")
         st = self.state
+        model_item = itype in ("reasoning", "function_call", "custom_tool_call", "local_shell_call",
+                               "web_search_call") or (itype == "message" and p.get("role") == "assistant")
+        if model_item:
+            if st.awaiting:
+                st.item_calls += 1
+            st.awaiting = False
+        elif itype in ("message", "function_call_output", "custom_tool_call_output"):
+            st.awaiting = True  # an input: the next model item answers it in a new call
         if itype == "message":
             role = _opt(p, "role", str)
             text = _message_text(p.get("content"))
+            if role == "user" and not st.cwd and "<environment_context>" in text:
+                m = _ENV_CWD.search(text)  # legacy rollouts have no session_meta: the cwd is only said here
+                if m:
+                    st.cwd = (m.group(1) or m.group("line")).strip()
             if role == "user" and text.strip() and not text.lstrip().startswith(_INJECTED):
                 st.item_prompts.append([ts, redact(text.strip())])
         elif itype in ("function_call", "custom_tool_call", "local_shell_call"):
@@ -346,9 +361,14 @@ class CodexParser:
                 code = 0
         ok = None if code is None else code == 0
         base = args.get("workdir") or st.cwd or ""
-        if args.get("patch"):
+        if args.get("patch") or args.get("is_patch"):
             if ok is not False:
-                for op in parse_patch(args["patch"], base):
+                ops = parse_patch(args.get("patch") or "", base)
+                if not ops:
+                    # It changed files (it did not fail) but its text is not a patch (redacted upstream, cut):
+                    # the gold cannot be rebuilt, and the user is told so rather than "changed no files".
+                    ops = [{"op": "unreadable", "tool": name}]
+                for op in ops:
                     op["ts"] = when
                     st.ops.append(op)  # file contents kept as written: a replay is built from them
             return
@@ -367,7 +387,7 @@ def _compact(name: str, args: Any) -> dict[str, Any]:
     if name == "apply_patch":
         text = args if isinstance(args, str) else (args.get("input") or args.get("patch")) if isinstance(
             args, dict) else None
-        return {"patch": text if isinstance(text, str) else ""}
+        return {"patch": text if isinstance(text, str) else "", "is_patch": True}
     found = _command_of(name, args)
     if found is None:
         return {}
@@ -375,5 +395,7 @@ def _compact(name: str, args: Any) -> dict[str, Any]:
     patch = _patch_in(command)
     if patch:
         return {"patch": patch, "workdir": workdir}
+    if command.split(maxsplit=1)[:1] in (["apply_patch"], ["applypatch"]):
+        return {"patch": "", "is_patch": True, "workdir": workdir}  # a patch call whose text is unreadable
     return {"command": command, "workdir": workdir}
 

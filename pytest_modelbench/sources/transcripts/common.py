@@ -86,29 +86,39 @@ def loads(line: str | bytes) -> Any:
 
 def sniff_format(path: Path, max_lines: int = 20) -> str | None:
     """``"claude-code"``, ``"codex"`` or None, from the first parseable lines of a JSONL file."""
+    return explain_format(path, max_lines)[0]
+
+
+def explain_format(path: Path, max_lines: int = 20) -> tuple[str | None, str]:
+    """``(format, why not)``: the format of a JSONL file, or None with the reason in words a user can act on."""
     try:
         with open(path, "rb") as fh:
             head = [fh.readline() for _ in range(max_lines)]
-    except OSError:
-        return None
-    for raw in head:
-        if not raw.strip():
-            continue
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    lines = [raw for raw in head if raw.strip()]
+    if not lines:
+        return None, "empty file"
+    objects = 0
+    for raw in lines:
         try:
             d = loads(raw)
         except ValueError:
             continue
         if not isinstance(d, dict):
             continue
+        objects += 1
         if "payload" in d and d.get("type") in ("session_meta", "response_item", "event_msg", "turn_context"):
-            return "codex"
+            return "codex", ""
         if "record_type" in d or ("instructions" in d and "id" in d and "sessionId" not in d):
-            return "codex"
+            return "codex", ""
         if any(k in d for k in ("sessionId", "parentUuid", "leafUuid")) or d.get("type") in (
             "file-history-snapshot", "summary", "queue-operation"
         ):
-            return "claude-code"
-    return None
+            return "claude-code", ""
+    if not objects:
+        return None, "not JSON lines (no line of its first lines is a JSON object)"
+    return None, "JSON lines of another tool: neither a Claude Code transcript nor a Codex rollout"
 
 
 def transcript_paths(path: Path) -> list[Path]:
@@ -277,7 +287,8 @@ def parse_test_command(command: str) -> TestCommand | None:
 
     Recognised: ``pytest``/``py.test``, ``python -m pytest`` (any python), ``uv|poetry|pdm|hatch run …``,
     ``tox``/``nox``, ``npm|yarn|pnpm|bun test`` and ``… run test``, ``npx jest|vitest|mocha``, ``go test``,
-    ``cargo test``, ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
+    ``cargo test``, ``mix|swift|deno|dart|flutter test``,
+    ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
     A leading ``cd DIR &&`` is kept as ``cwd``.
     """
     if not _TEST_HINT.search(command):
@@ -309,7 +320,8 @@ def parse_test_command(command: str) -> TestCommand | None:
             runner = head
         elif head == "node" and "--test" in words:
             runner = "node"
-        elif head in ("go", "cargo", "mvn", "gradle", "./gradlew", "dotnet") and len(words) >= 2 \
+        elif head in ("go", "cargo", "mvn", "gradle", "./gradlew", "dotnet", "mix", "swift", "deno", "dart",
+                      "flutter") and len(words) >= 2 \
                 and words[1] == "test":
             runner = head.lstrip("./")
         elif head == "make" and len(words) >= 2 and words[1] in ("test", "tests", "check"):

@@ -54,6 +54,8 @@ class SessionFeatures:
     version: str | None = None
     subagents: int = 0
     broken_lines: int = 0
+    # exact | incomplete (some calls carry only a placeholder output count, or none) | unknown (no usage at all)
+    tokens_status: str = "exact"
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}  # not asdict(): no deep copies needed
@@ -63,8 +65,10 @@ class SessionFeatures:
 
 
 def merged_ops(states: Sequence[ParserState]) -> list[dict[str, Any]]:
-    """The operations of every part of a session, in time order (each part's own order kept)."""
-    return list(heapq.merge(*[s.ops for s in states], key=lambda op: op.get("ts") or ""))
+    """The operations of every part of a session on the branch it ended on, in time order (each part's own order
+    kept)."""
+    return list(heapq.merge(*[s.on_branch(s.ops, lambda op: op.get("line")) for s in states],
+                            key=lambda op: op.get("ts") or ""))
 
 
 def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeatures | None:
@@ -84,7 +88,10 @@ def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeat
     cost: float | None = 0.0
     estimated = False
     per_model: dict[str, int] = {}
-    for inp, out, create, create_1h, cache_read, model, _side, cost_usd, _ts in groups.values():
+    placeholders = 0
+    for row in groups.values():
+        inp, out, create, create_1h, cache_read, model, _side, cost_usd, _ts = row[:9]
+        placeholders += placeholder(row)
         t = Tokens(inp, out, cache_read, create)
         tokens += t
         hour += create_1h
@@ -96,14 +103,18 @@ def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeat
             estimated = True
             c = estimate_cost(model, t, create_1h)
             cost = None if (cost is None or c is None) else cost + c
+    # Model calls without any usage: legacy Codex rollouts (no token events) count their calls from the items.
+    untracked = sum(s.item_calls for s in states if s.format == "codex" and not s.groups)
+    status = "unknown" if untracked and not groups else "incomplete" if untracked or placeholders else "exact"
+    if status == "unknown":
+        cost = None  # never a silent $0 for usage nobody recorded
     if cost is not None:
         cost = round(cost, 6)
-    prompts = [p for s in trunks for p in s.all_prompts]
+    # Prompts on the branch the session ended on; the same text sent again is a turn of its own (duplicated lines
+    # were already dropped by uuid).
+    prompts = [p for s in trunks for p in s.on_branch(s.all_prompts, lambda p: p[2] if len(p) > 2 else None)]
     prompts.sort(key=lambda p: p[0] or "")
-    texts: list[str] = []
-    for _ts, text in prompts:
-        if not texts or texts[-1] != text:
-            texts.append(text)
+    texts = [p[1] for p in prompts]
     cwd = next((s.cwd for s in trunks if s.cwd), "") or ""
     ops = merged_ops(states)
     touched: list[str] = []
@@ -114,7 +125,7 @@ def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeat
         if kind == "test":
             tests.append((op.get("cmd") or "", op.get("ok")))
             continue
-        if kind == "seen":
+        if kind in ("seen", "unreadable"):  # unreadable: no path to name
             continue
         rel = relative(str(op.get("path") or ""), cwd) or str(op.get("path"))
         bucket = read if kind == "read" else touched
@@ -139,12 +150,26 @@ def summarize(key: str, states: Sequence[ParserState], path: str) -> SessionFeat
         cwd=cwd, started=min((s.first_ts for s in trunks if s.first_ts), default=None),
         ended=max((s.last_ts for s in states if s.last_ts), default=None),
         prompt=prompt, followups=tuple(texts[1:]), intent=intent, intent_reason=why,
-        size_band=size_band(len(groups), tokens.output),
+        size_band=size_band(len(groups) + untracked, tokens.output),
         language=language_of(touched) if language_of(touched) != "unknown" else language_of(read),
-        models=models, model=models[0] if models else None, calls=len(groups), tokens=tokens, cache_create_1h=hour,
+        models=models, model=models[0] if models else None, calls=len(groups) + untracked, tokens=tokens,
+        cache_create_1h=hour,
         cost_usd=cost, cost_estimated=estimated and cost is not None, tools=dict(sorted(tools.items())),
         files_touched=tuple(touched), files_read=tuple(read), test_commands=tuple(tests), outcome=outcome,
         check_command=check, branch=first.branch, git_commit=first.git_commit,
         version=first.version, subagents=sum(1 for s in states if s.role == "subagent"),
-        broken_lines=sum(s.broken for s in states),
+        broken_lines=sum(s.broken for s in states), tokens_status=status,
     )
+
+
+# A real output count is rarely under one token per 4-5 characters shown; one that implies more than 8 characters
+# per token (with slack for short replies) is the placeholder of a streamed message whose final usage was not saved.
+PLACEHOLDER_CHARS_PER_TOKEN = 8
+PLACEHOLDER_SLACK = 64
+
+
+def placeholder(row: Sequence[Any]) -> bool:
+    """Whether a model call's output count is only a placeholder (Claude Code rows record the characters shown)."""
+    if len(row) < 10 or not isinstance(row[9], int):
+        return False
+    return bool(row[9] > PLACEHOLDER_CHARS_PER_TOKEN * row[1] + PLACEHOLDER_SLACK)

@@ -32,15 +32,15 @@ from pytest_modelbench.sources.transcripts.common import (
     LINE_ERRORS,
     BadLine,
     Tokens,
+    explain_format,
     loads,
     parse_test_command,
     read_new_lines,
     skippable,
-    sniff_format,
 )
 from pytest_modelbench.sources.transcripts.features import SessionFeatures, merged_ops, summarize
 from pytest_modelbench.sources.transcripts.git import GitRepo
-from pytest_modelbench.sources.transcripts.state import ParserState
+from pytest_modelbench.sources.transcripts.state import STATE_VERSION, ParserState
 from pytest_modelbench.store.sqlite import connect, immediate
 
 HEAD_BYTES = 1024
@@ -74,6 +74,7 @@ class IndexedSession:
     workspace_reason: str
     check_command: str | None
     broken_lines: int
+    tokens_status: str = "exact"  # exact | incomplete | unknown (then ``tokens`` is not a count)
 
     def replayable(self, check_override: str | None = None) -> tuple[bool, str]:
         """``(replayable, reason)``: a rebuildable start, a gold change and a pytest check command."""
@@ -91,6 +92,7 @@ class FileReport:
     broken: int = 0
     bytes_read: int = 0
     samples: list[list[Any]] = field(default_factory=list)
+    why: str = ""  # why a skipped file was skipped
 
 
 @dataclass
@@ -105,6 +107,11 @@ class ImportReport:
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """``(path, why)`` of every file left out (not a transcript, unreadable)."""
+        return [(f.path, f.why) for f in self.files if f.status == "skipped"]
 
 
 def find_transcripts(paths: Iterable[Path]) -> list[Path]:
@@ -162,13 +169,16 @@ class HistoryIndex:
                    rebuild: bool) -> tuple[FileReport, tuple[dict[str, Any], ParserState] | None]:
         try:
             st = f.stat()
-        except OSError:
-            return FileReport(str(f), "skipped"), None
+        except OSError as exc:
+            return FileReport(str(f), "skipped", why=f"cannot be read ({exc.strerror or exc})"), None
         if old is not None and not rebuild and old["size"] == st.st_size and old["mtime_ns"] == st.st_mtime_ns:
             return FileReport(str(f), "unchanged"), None
-        fmt = old["format"] if old is not None else sniff_format(f)
-        if fmt is None or (formats and fmt not in formats):
-            return FileReport(str(f), "skipped"), None
+        fmt, why = (old["format"], "") if old is not None else explain_format(f)
+        if fmt is None:
+            return FileReport(str(f), "skipped", why=why), None
+        if formats and fmt not in formats:
+            return FileReport(str(f), "skipped", why=f"a {fmt} transcript (only {', '.join(formats)} is read "
+                                                     "here)"), None
         state: ParserState | None = None
         offset = 0
         status = "new"
@@ -177,6 +187,8 @@ class HistoryIndex:
                 row = self.db.execute("SELECT state_json FROM history_files WHERE path = ?", (str(f),)).fetchone()
                 state = ParserState.from_dict(json.loads(row["state_json"]))
                 offset, status = old["offset"], "grown"
+                if state.v != STATE_VERSION:  # read by an older importer: what it kept is not enough, read anew
+                    state, offset, status = None, 0, "rewritten"
             else:
                 status = "rewritten"
         elif old is not None:
@@ -184,8 +196,8 @@ class HistoryIndex:
         parser = PARSERS[fmt](f, state)
         try:
             lines, end, _size = read_new_lines(f, offset)
-        except OSError:
-            return FileReport(str(f), "skipped"), None
+        except OSError as exc:
+            return FileReport(str(f), "skipped", why=f"cannot be read ({exc.strerror or exc})"), None
         first_line = parser.state.lines + 1
         feed_lines(parser, lines, first_line)
         state = parser.dump()
@@ -260,7 +272,8 @@ class HistoryIndex:
         rows = self.db.execute(
             "SELECT key, source, session_id, path, started, prompt, intent, size_band, language, model, calls,"
             " input_tokens, output_tokens, cache_read_tokens, cache_create_tokens, cost_usd, cost_estimated, outcome,"
-            " workspace_method, workspace_partial, workspace_reason, check_command, broken_lines"
+            " workspace_method, workspace_partial, workspace_reason, check_command, broken_lines,"
+            " json_extract(features_json, '$.tokens_status') AS tokens_status"
             " FROM history_sessions ORDER BY key"
         ).fetchall()
         prefixes = [str(p.expanduser().resolve()) for p in under] if under is not None else None
@@ -279,7 +292,7 @@ class HistoryIndex:
                 cost_usd=r["cost_usd"], cost_estimated=bool(r["cost_estimated"]), outcome=r["outcome"],
                 workspace_method=r["workspace_method"], workspace_partial=bool(r["workspace_partial"]),
                 workspace_reason=r["workspace_reason"], check_command=r["check_command"],
-                broken_lines=r["broken_lines"]))
+                broken_lines=r["broken_lines"], tokens_status=r["tokens_status"] or "exact"))
         return out
 
     def features(self, key: str) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         language=features.language if features.language != "unknown" else "python",
         size_band=features.size_band,
         original=Original(model=features.model, turns=features.calls, cost_usd=features.cost_usd,
-                          tokens=features.tokens.total),
+                          tokens=None if features.tokens_status == "unknown" else features.tokens.total),
         origin=features.path,
         project=features.cwd,
     )

@@ -18,11 +18,13 @@ from pytest_modelbench.errors import ModelbenchError
 #   read      {content: str | None, partial: bool, repeat?}  full text of the file as the agent saw it (a repeat:
 #             the file was seen before in this transcript, so its text is not stored again)
 #   write     {content, created: bool, original: str | None} whole-file write; original = content before, if known
-#   edit      {edits: [[old, new, replace_all], ...], original: str | None}
+#   edit      {edits: [[old, new, replace_all], ...], original: str | None}   original = the file as this edit
+#             found it (the tool result's copy), which wins over the text the earlier ops produced
 #   add       {content}                                     a patch adding a file (it did not exist)
 #   update    {hunks: [[old_lines, new_lines, anchor], ...], move: str | None}   a Codex patch hunk list
 #   delete    {}                                            rm / a patch deleting the file
 #   unsupported {tool}                                      a change we cannot replay (e.g. NotebookEdit)
+#   unreadable {tool}  (no path)                            an edit whose input could not be read (redacted, cut)
 #   seen      {paths: [...]}                                files listed by Glob/LS; absent ones make it partial
 #   test      {cmd, ok: bool | None, cwd}                   a test command and whether it ended green
 
@@ -101,6 +103,7 @@ class Simulation:
     missing: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
     from_lookup: frozenset[str] = field(default_factory=frozenset)
+    unreadable: int = 0  # edits whose input could not be read: the files they changed are not known
 
     @property
     def changed(self) -> list[str]:
@@ -136,6 +139,7 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
     partial: set[str] = set()
     unsupported: list[str] = []
     looked_up: set[str] = set()
+    unreadable = 0
 
     def learn(rel: str, op: dict[str, Any]) -> None:
         """Take the start of ``rel`` from ``op`` when it shows it (before the session changed the file)."""
@@ -157,6 +161,9 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
     for op in ops:
         kind = op.get("op")
         if kind == "test":
+            continue
+        if kind == "unreadable":
+            unreadable += 1
             continue
         if kind == "seen":
             for p in op.get("paths") or ():
@@ -186,6 +193,10 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
             elif kind == "delete":
                 current[rel] = None
             elif kind == "edit":
+                if isinstance(op.get("original"), str) and cur is not UNKNOWN:
+                    # The tool's own copy of the file before this edit: a formatter hook or the user may have
+                    # changed it since the session's previous edit.
+                    cur = op["original"]
                 if cur is UNKNOWN:
                     continue
                 current[rel] = apply_edits(cur or "", op.get("edits") or ())
@@ -220,5 +231,5 @@ def simulate(ops: Sequence[dict[str, Any]], root: str,
     return Simulation(
         start=known_start, final=final, unknown=tuple(sorted(unknown)), failed=tuple(failed),
         outside=tuple(dict.fromkeys(outside)), missing=tuple(missing), unsupported=tuple(sorted(set(unsupported))),
-        from_lookup=frozenset(looked_up),
+        from_lookup=frozenset(looked_up), unreadable=unreadable,
     )

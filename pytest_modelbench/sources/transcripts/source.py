@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
 
@@ -35,6 +35,7 @@ class TranscriptSource:
         self.check_command: str | None = None
         self.refresh = True
         self._entries: list[IndexedSession] | None = None
+        self.skipped: list[tuple[str, str]] = []  # (path, why) of files the last import left out
 
     def configure(self, *, store: Path | None = None, check_command: str | None = None,
                   refresh: bool | None = None) -> None:
@@ -62,9 +63,15 @@ class TranscriptSource:
         if self._entries is None:
             with self._index() as index:
                 if self.refresh:
-                    index.import_paths(self.roots, self.formats)
+                    self.skipped = index.import_paths(self.roots, self.formats).skipped
                 self._entries = index.sessions(self.formats, under=self.roots)
         return self._entries
+
+    def features(self) -> dict[str, dict[str, Any]]:
+        """The full features of every indexed session of this source (prompts, files, tools), by key."""
+        keys = {e.key for e in self.entries()}
+        with self._index() as index:
+            return {k: index.features(k) for k in sorted(keys)}
 
     def sessions(self) -> Sequence[Session]:
         out = []
@@ -76,7 +83,8 @@ class TranscriptSource:
                 id=e.session_id, source=e.source, intent=e.intent, prompt=e.prompt, workspace=FileSet(),
                 check=CheckSpec(), gold=GoldSpec(), language=e.language if e.language != "unknown" else "python",
                 size_band=e.size_band,
-                original=Original(model=e.model, turns=e.calls, cost_usd=e.cost_usd, tokens=e.tokens.total),
+                original=Original(model=e.model, turns=e.calls, cost_usd=e.cost_usd,
+                                  tokens=None if e.tokens_status == "unknown" else e.tokens.total),
                 origin=e.path,
             ))
         return out
