@@ -45,7 +45,8 @@ OPTIONS: tuple[Option, ...] = (
            f"only sessions with these intents (comma-separated: {', '.join(INTENTS)}).", "list", "I,J"),
     Option("--modelbench-name", "modelbench_name", "a label for this run, stored with it.", "string", "NAME"),
     Option("--modelbench-store", "modelbench_store",
-           f"SQLite history file (default {DEFAULT_STORE}, relative to the rootdir).", "string", "PATH", api=False),
+           f"SQLite history file (default {DEFAULT_STORE}, relative to the ini file's folder, else to the folder "
+           "pytest was started in).", "string", "PATH", api=False),
     Option("--modelbench-json", "modelbench_json",
            "JSON artifact path (default .modelbench/runs/<run_id>.json next to the store).", "string", "PATH",
            api=False),

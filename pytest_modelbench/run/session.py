@@ -60,6 +60,7 @@ class BenchmarkSession:
         self.outcomes: list[Outcome] = []
         self.started = time.time()
         self.store: Store | None = None  # the controller's store, opened by start_run
+        self.run_created = False  # the run row is written with the first outcome (ensure_run)
         self.artifact_path: Path | None = None
         self.artifact: dict[str, Any] = {}  # as written at the end of the run (after pytest_modelbench_update_json)
         self.finished = False
@@ -112,7 +113,14 @@ class BenchmarkSession:
             self.start_broker()
         if self.settings.resume is not None:
             self.resume_run(self.settings.resume)
+
+    def ensure_run(self) -> None:
+        """Create the run row with the first outcome: a run that replays nothing (``--co``, ``--setup-plan``, every
+        item deselected) leaves no run behind, so it can never become ``latest``, a baseline or a trend point."""
+        assert self.store is not None  # called by the controller only, with its store open
+        if self.run_created:
             return
+        self.run_created = True
         self.store.create_run(
             self.run_id, self.settings.name, self.rubric.version, self.settings.models,
             [s.key for s in self.plan.sessions], self.run_config(),
@@ -130,6 +138,7 @@ class BenchmarkSession:
         self.resumed = resumed.done_keys
         self.outcomes.extend(resumed.done)
         self.store.reopen_run(run_id)
+        self.run_created = True
 
     def run_config(self) -> dict[str, Any]:
         from pytest_modelbench.store.artifact import environment_info
@@ -301,6 +310,7 @@ class BenchmarkSession:
         if data is None or self.is_worker or self.store is None:
             return
         outcome = Outcome.from_dict(data)
+        self.ensure_run()
         self.store.write_outcome(self.run_id, outcome)
         self.outcomes.append(outcome)
         self.config.hook.pytest_modelbench_outcome(config=self.config, outcome=outcome)
@@ -327,12 +337,17 @@ class BenchmarkSession:
         if self.is_worker or self.store is None or self.finished:
             return
         self.finished = True
+        if not self.run_created:
+            return  # nothing was replayed: no run, no artifact (pytest_terminal_summary says so)
         from pytest_modelbench.run.finish import finish_run
 
         finish_run(self, session, exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.finished:
+            return
+        if not self.run_created:
+            terminalreporter.write_line("modelbench: nothing was replayed, so no run was recorded")
             return
         from pytest_modelbench.report.terminal import render_gate, render_summary
         from pytest_modelbench.run.finish import run_summary
