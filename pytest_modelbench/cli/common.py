@@ -33,6 +33,7 @@ def add_store_option(parser: argparse.ArgumentParser, help_text: str | None = No
                         help=help_text or "the store (default: found by walking up from the current folder, as git "
                                           f"finds its repository: {DEFAULT_STORE} or an ini file naming "
                                           "modelbench_store)")
+    parser.set_defaults(find_store=True)
 
 
 INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")  # pytest's own search order

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "sample_size", None) is not None and args.sample_size < 0:
         parser.error("--sample-size: must be >= 0")
-    if hasattr(args, "store") and args.store is None:
+    if getattr(args, "find_store", False) and args.store is None:
         from pytest_modelbench.cli.common import find_store
         from pytest_modelbench.store import DEFAULT_STORE
 

@@ -20,8 +20,14 @@ from pytest_modelbench.analysis.leaderboard import (
 )
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.report import CAVEAT
+from pytest_modelbench.report.tables import (
+    COMPACT_ALIGN,
+    compact_leaderboard_table,
+    intent_table,
+    leaderboard_table,
+    pipe_table,
+)
 from pytest_modelbench.report.tables import fmt as _f
-from pytest_modelbench.report.tables import intent_table, leaderboard_table
 
 if TYPE_CHECKING:
     from pytest_modelbench.analysis.gate import GateResult
@@ -55,6 +61,11 @@ class RunSummary:
     notes: Sequence[str] = ()  # where the HTML report and step summary went
     warnings: Sequence[str] = ()  # what could not be written
     resumed: int = 0  # items reused from the store with --modelbench-resume
+    wide: bool = False  # every column (-v or --modelbench-wide); the default table fits 120 columns
+
+
+RANK_RULE_SHORT = ("rank: by mean combined score (0-1), then solve rate, then change in tests; every column with -v or "
+                   "--modelbench-wide")
 
 
 def repeat_lines(rows: list[ModelRow]) -> list[str]:
@@ -80,9 +91,13 @@ def render_summary(tr: Any, run: RunSummary) -> None:
     outcomes = run.outcomes
     rows = model_rows(outcomes, run.models)
     tr.write_sep("=", f"modelbench leaderboard — run {run.run_id}")
-    headers, body = leaderboard_table(rows)
-    tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
-    tr.write_line(RANK_RULE)
+    if run.wide:
+        headers, body = leaderboard_table(rows)
+        tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
+    else:
+        headers, body = compact_leaderboard_table(rows)
+        tr.write_line(pipe_table(headers, body, COMPACT_ALIGN))
+    tr.write_line(RANK_RULE if run.wide else RANK_RULE_SHORT)
     intents = intent_rows(outcomes)
     if intents:
         tr.write_line("")
@@ -114,6 +129,8 @@ def render_summary(tr: Any, run: RunSummary) -> None:
         for entry in tampered:
             tr.write_line(f"  {entry['model']} on {entry['session']}: {entry['evidence']}", red=True)
     tr.write_line("")
+    if not run.wide:
+        tr.write_line("per model, also: static, llm and cost scores, total $, median s, turns, skipped (-v)")
     tr.write_line(f"rubric: {run.rubric_name} v{run.rubric_version}; runner: {run.runner}; "
                   f"sessions: {run.sessions}; models: {len(run.models)}")
     shard = run.shard
@@ -155,12 +172,24 @@ def _grading_lines(rows: Sequence[ModelRow], outcomes: Sequence[Outcome]) -> lis
     lines = []
     names = sorted({name for r in rows for name in r.coverage})
     if names:
-        cells = []
+        everywhere, partly, nowhere = [], [], []
         for name in names:
             shares = [r.coverage.get(name, 0.0) for r in rows if r.n]
-            cells.append(f"{name} {100 * min(shares):.0f}%" if shares and min(shares) == max(shares)
-                         else f"{name} {100 * min(shares):.0f}-{100 * max(shares):.0f}%")
-        lines.append("grading coverage: " + ", ".join(cells))
+            if shares and min(shares) == 1.0:
+                everywhere.append(name)
+            elif not shares or max(shares) == 0.0:
+                nowhere.append(name)
+            else:
+                low, high = 100 * min(shares), 100 * max(shares)
+                partly.append(f"{name} in {low:.0f}%" if low == high else f"{name} in {low:.0f}-{high:.0f}%")
+        parts = []
+        if everywhere:
+            parts.append("every scored replay was graded on " + ", ".join(everywhere))
+        if partly:
+            parts.append("only some on " + ", ".join(partly) + " (per model)")
+        if nowhere:
+            parts.append("none on " + ", ".join(nowhere))
+        lines.append("grading coverage: " + "; ".join(parts) + " (a missing component is left out, never guessed)")
     reasons = sorted({f"{c.name}: {c.reason}" for o in outcomes for c in o.components if not c.present})
     if reasons:
         lines.append("missing components (never imputed): " + "; ".join(reasons[:8])

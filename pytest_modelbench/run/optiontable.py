@@ -64,6 +64,8 @@ OPTIONS: tuple[Option, ...] = (
            "string", "NAME|PATH"),
     Option("--modelbench-with-tests", None, "with --modelbench, also collect and run the project's own tests.", "flag",
            api=False),
+    Option("--modelbench-wide", None, "print the wide terminal leaderboard (every column; also with -v). The default "
+           "one fits 120 columns; the artifact and the HTML report keep every number either way.", "flag"),
     Option("--modelbench-min-score", "modelbench_min_score",
            "fail an item whose combined score is below this value (0-1); off by default.", "float", "X"),
     # -- real candidates: the one door to the models --
