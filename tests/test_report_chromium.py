@@ -205,7 +205,9 @@ def test_an_outcome_opens_from_its_link_without_script(pytester: pytest.Pytester
     opened = Details(dump, ident)
     assert opened.open, "the outcome did not open from its link"
     text = "".join(opened.text)
-    assert f"tool call {call['name']}" in text and call["arguments"][:80] in text
+    args = json.loads(call["arguments"])
+    assert f"tool call {call['name']}" in text and f"path: {args['path']}" in text
+    assert args["content"].splitlines()[0] in text  # the file the model wrote, as lines
     first_added = next(line for line in outcome["evidence"]["diff"].splitlines()
                        if line.startswith("+") and not line.startswith("+++"))
     assert first_added in text

@@ -20,9 +20,13 @@ from pytest_modelbench.report.tables import fmt as _f
 from pytest_modelbench.report.tables import usd as _usd
 
 # Why these limits: a 500-outcome report must stay a file a browser opens quickly (docs/report.md states the budget).
-MESSAGE_CHARS = 4000  # one transcript message or tool result
-DIFF_CHARS = 12000
+MESSAGE_CHARS = 3000  # one transcript message, tool call or tool result
+TRANSCRIPT_CHARS = 16000  # a whole transcript: later messages are left out, with a note
+DIFF_CHARS = 8000
 DETAIL_CHARS = 2000  # the check's failure detail
+# So one outcome is at most about 30 KB of HTML: 500 of them stay under OUTCOMES_500_BUDGET whatever the models wrote.
+OUTCOME_BYTES = 30_000
+OUTCOMES_500_BUDGET = 500 * OUTCOME_BYTES
 
 
 def outcome_key(outcome: Mapping[str, Any]) -> str:
@@ -74,8 +78,26 @@ def _tool_calls(message: Mapping[str, Any]) -> list[tuple[str, str]]:
     for call in message.get("tool_calls") or []:
         fn = (call.get("function") or {}) if isinstance(call, Mapping) else {}
         args = fn.get("arguments", "")
-        calls.append((str(fn.get("name", "?")), args if isinstance(args, str) else json.dumps(args)))
+        calls.append((str(fn.get("name", "?")), _readable_args(args)))
     return calls
+
+
+def _readable_args(args: Any) -> str:
+    """A tool call's JSON arguments as ``key: value`` lines, a file's content as its lines (not one escaped
+    string); arguments that are not a JSON object are shown as they came."""
+    value = args
+    if isinstance(args, str):
+        try:
+            value = json.loads(args)
+        except ValueError:
+            return args
+    if not isinstance(value, Mapping):
+        return args if isinstance(args, str) else json.dumps(args)
+    lines = []
+    for k, v in value.items():
+        text = v if isinstance(v, str) else json.dumps(v)
+        lines.append(f"{k}:\n{text}" if "\n" in text else f"{k}: {text}")
+    return "\n".join(lines)
 
 
 def facts(outcome: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -165,10 +187,13 @@ def outcome_html(outcome: Mapping[str, Any]) -> str:
     if not transcript:
         out.append('<p class="note">no model transcript: a reference candidate (the recorded change or none) or a '
                    "replay that did not reach the model</p>")
-    users = 0
-    for m in transcript:
+    users, used = 0, 0
+    for i, m in enumerate(transcript):
         if not isinstance(m, Mapping):
             continue
+        if used >= TRANSCRIPT_CHARS:
+            out.append(f'<p class="cut">cut: {len(transcript) - i} more message(s) are in the JSON artifact</p>')
+            break
         role = str(m.get("role", "?"))
         users += role == "user"
         label = {"user": "prompt" if users == 1 else "follow-up", "assistant": "model",
@@ -177,8 +202,10 @@ def outcome_html(outcome: Mapping[str, Any]) -> str:
         text = _content(m)
         if text:
             out.append(_html_pre(text, MESSAGE_CHARS))
+            used += min(len(text), MESSAGE_CHARS)
         for name, args in _tool_calls(m):
             out.append(f'<div class="who">tool call {_e(name)}</div>' + _html_pre(args, MESSAGE_CHARS, "args"))
+            used += min(len(args), MESSAGE_CHARS)
         out.append("</div>")
     out.append("<h4>Diff</h4>")
     diff = str(ev.get("diff") or "")
@@ -228,19 +255,24 @@ def outcome_text(outcome: Mapping[str, Any], width: int = 100) -> str:
     lines += ["", "transcript:"]
     if not transcript:
         lines.append("  (no model transcript: a reference candidate, or the replay did not reach the model)")
-    users = 0
-    for m in transcript:
+    users, used = 0, 0
+    for i, m in enumerate(transcript):
         if not isinstance(m, Mapping):
             continue
+        if used >= TRANSCRIPT_CHARS:
+            lines.append(f"(cut: {len(transcript) - i} more message(s) are in the JSON artifact)")
+            break
         role = str(m.get("role", "?"))
         users += role == "user"
         label = {"user": "prompt" if users == 1 else "follow-up", "assistant": "model", "tool": "tool result"}.get(
             role, role)
         lines.append(f"--- {label} " + "-" * max(0, width - len(label) - 5))
         shown, note = cut(_content(m), MESSAGE_CHARS)
+        used += len(shown)
         lines += shown.splitlines() or [""]
         for name, args in _tool_calls(m):
             lines.append(f"[tool call {name}] {cut(args, MESSAGE_CHARS)[0]}")
+            used += min(len(args), MESSAGE_CHARS)
         if note:
             lines.append(f"({note})")
     diff = str(ev.get("diff") or "")
@@ -288,5 +320,5 @@ p.cut { color: #8a5a00; font-size: 12px; margin: 0 0 6px; }
 table.facts th { text-align: left; background: none; width: 130px; }
 """
 
-__all__ = ["OUTCOME_CSS", "anchor", "cut", "find_outcome", "model_anchor", "outcome_anchor", "outcome_html",
-           "outcome_key", "outcome_text", "outcomes_section"]
+__all__ = ["OUTCOMES_500_BUDGET", "OUTCOME_BYTES", "OUTCOME_CSS", "anchor", "cut", "find_outcome", "model_anchor",
+           "outcome_anchor", "outcome_html", "outcome_key", "outcome_text", "outcomes_section"]
