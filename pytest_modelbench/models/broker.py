@@ -87,7 +87,8 @@ class Broker:
         if op == "fingerprints":
             return {"ok": True, "fingerprints": self.door.fingerprints}
         if op == "stats":
-            return {"ok": True, "requests_sent": self.door.requests_sent, "cache_hits": self.door.cache_hits}
+            return {"ok": True, "requests_sent": self.door.requests_sent, "cache_hits": self.door.cache_hits,
+                    "in_flight": self.door.in_flight, "retries_waiting": self.door.retries_waiting}
         return {"ok": False, "kind": "error", "error": f"unknown op {op!r}"}
 
     def close(self) -> None:

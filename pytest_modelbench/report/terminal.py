@@ -68,6 +68,14 @@ RANK_RULE_SHORT = ("rank: by mean combined score (0-1), then solve rate, then ch
                    "--modelbench-wide")
 
 
+def status_line(spent_usd: float, cap_usd: float | None, in_flight: int, retries_waiting: int,
+                cache_hits: int) -> str:
+    """The live line while models are called: what is spent against the cap, and what the door is doing now."""
+    cap = "no cap" if cap_usd is None else f"cap ${cap_usd:.4f}"
+    return (f"modelbench live: spent ${spent_usd:.4f} / {cap} · {in_flight} call(s) in flight · "
+            f"{retries_waiting} retr{'y' if retries_waiting == 1 else 'ies'} waiting · {cache_hits} cache hit(s)")
+
+
 def repeat_lines(rows: list[ModelRow]) -> list[str]:
     """With ``--repeats K``: pass@k and the spread of combined across one session's repeats, per model."""
     lines = []
@@ -215,4 +223,4 @@ def render_gate(tr: Any, gate: GateResult) -> None:
 
 
 __all__ = ["HOW_TO_ADD_MODELS", "RunSummary", "intent_table", "leaderboard_table", "recommendation_lines",
-           "render_gate", "render_summary", "repeat_lines"]
+           "render_gate", "render_summary", "repeat_lines", "status_line"]

@@ -7,7 +7,9 @@ items and send each outcome back on its test report. Without xdist one process d
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +63,8 @@ class BenchmarkSession:
         self.started = time.time()
         self.store: Store | None = None  # the controller's store, opened by start_run
         self.run_created = False  # the run row is written with the first outcome (ensure_run)
+        self._live_lock = threading.Lock()
+        self._live_last = ""
         self.artifact_path: Path | None = None
         self.artifact: dict[str, Any] = {}  # as written at the end of the run (after pytest_modelbench_update_json)
         self.finished = False
@@ -185,6 +189,8 @@ class BenchmarkSession:
 
         self.broker_path = self.run_dir / "broker.sock"
         self.broker = Broker(self.door_config(), self.broker_path)
+        if self.config.get_verbosity() > 0 or sys.stdout.isatty():
+            self.broker.door.on_change = self._live_status
 
     @property
     def client(self) -> Any:
@@ -215,6 +221,27 @@ class BenchmarkSession:
                                coverage=wants_coverage(self.rubric))
             self._checker = Checker(self.runner, self.run_dir / "scratch", envs)
         return self._checker
+
+    def _live_status(self) -> None:
+        """One status line per change of the door's state (spent, calls in flight, retries waiting, cache hits);
+        called from the broker's threads, so writes are serialised and an unchanged line is not repeated."""
+        from pytest_modelbench.report.terminal import status_line
+
+        door = self.broker.door
+        state = door.ledger.state()
+        line = status_line(state.spent_usd, state.cap_usd, door.in_flight, door.retries_waiting, door.cache_hits)
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        with self._live_lock:
+            if tr is None or line == self._live_last:
+                return
+            self._live_last = line
+            if capman is None:
+                tr.write_line(line)
+                return
+            # The item is running under pytest's output capture: suspend it, as pytest's live logging does.
+            with capman.global_and_fixture_disabled():
+                tr.write_line(line)
 
     def _progress(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
