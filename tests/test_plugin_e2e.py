@@ -28,7 +28,7 @@ def _leaderboard(text: str) -> list[list[str]]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         rows.append(cells)
     header = rows[0]
-    drop = header.index("median s")
+    drop = header.index("median s") if "median s" in header else -1  # the wide table only (-v)
     return [[c for i, c in enumerate(r) if i != drop] for r in rows if not set(r[0]) <= {"-"}]
 
 

@@ -146,3 +146,68 @@ def test_report_of_a_real_run_in_chromium(pytester: pytest.Pytester, probe: Prob
     chromium(pytester.path, report, f"--screenshot={shot}", "--window-size=1280,2000", "--hide-scrollbars")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert probe.paths == []
+
+
+class Details(HTMLParser):
+    """The ``<details>`` around the element with one id, as Chromium left it: whether it is open and its text."""
+
+    def __init__(self, text: str, ident: str) -> None:
+        super().__init__()
+        self.ident, self.open, self.found = ident, False, False
+        self.text: list[str] = []
+        self._details: list[tuple[bool, list[str]]] = []  # the open <details> elements: (open?, their text)
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "details":
+            self._details.append(("open" in a, []))
+        if a.get("id") == self.ident and self._details:
+            self.found, self.open, self.text = True, self._details[-1][0], self._details[-1][1]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "details" and self._details:
+            self._details.pop()
+
+    def handle_data(self, data: str) -> None:
+        for _, text in self._details:
+            text.append(data)
+
+
+def test_an_outcome_opens_from_its_link_without_script(pytester: pytest.Pytester) -> None:
+    from pytest_modelbench.report.outcome import outcome_anchor
+    from pytest_modelbench.sources.demo import DemoSource
+    from pytest_modelbench.testing.openai_server import FakeOpenAI
+
+    with FakeOpenAI(lifetime=600) as server:
+        server.teach_sessions(DemoSource().sessions())
+        result = pytester.runpytest_subprocess(
+            "--modelbench", "-p", "no:cacheprovider", "--runner", "local", "--models", "openai/solver",
+            "--model-api-base", server.base_url, "--sample-size", "2", "--modelbench-html", "report.html")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    (artifact,) = read_artifacts(pytester.path / ".modelbench")
+    outcome = next(o for o in artifact["outcomes"] if o["model"] == "openai/solver" and o["evidence"].get("diff"))
+    transcript = outcome["evidence"]["replay"]["transcript"]
+    # The solver answers with tool calls (write_file, finish): its answer is their arguments.
+    call = next(c["function"] for m in transcript if m["role"] == "assistant" for c in m.get("tool_calls") or [])
+    ident = outcome_anchor(outcome)
+    report = pytester.path / "report.html"
+    html = report.read_text()
+    assert f'href="#{ident}"' in html  # the heatmap cell links to it
+    closed = Details(chromium(pytester.path, report, "--dump-dom"), ident)
+    assert closed.found and not closed.open
+
+    # Following the cell's link opens the <details> (the browser does it; the page has no script).
+    dump = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dump-dom",
+         f"--user-data-dir={pytester.path / 'chromium-profile'}", f"{report.resolve().as_uri()}#{ident}"],
+        capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL).stdout
+    opened = Details(dump, ident)
+    assert opened.open, "the outcome did not open from its link"
+    text = "".join(opened.text)
+    args = json.loads(call["arguments"])
+    assert f"tool call {call['name']}" in text and f"path: {args['path']}" in text
+    assert args["content"].splitlines()[0] in text  # the file the model wrote, as lines
+    first_added = next(line for line in outcome["evidence"]["diff"].splitlines()
+                       if line.startswith("+") and not line.startswith("+++"))
+    assert first_added in text

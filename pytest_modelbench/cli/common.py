@@ -12,6 +12,7 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +28,56 @@ MODEL_ID = re.compile(r"[A-Za-z0-9][\w.:/@+-]*")  # a litellm-style model id, as
 
 
 def add_store_option(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
-    """``--store PATH`` with the default every command shares."""
-    parser.add_argument("--store", metavar="PATH", default=DEFAULT_STORE,
-                        help=help_text or f"the store (default {DEFAULT_STORE})")
+    """``--store PATH``; without it ``main`` finds the project's store by walking up (:func:`find_store`)."""
+    parser.add_argument("--store", metavar="PATH", default=None,
+                        help=help_text or "the store (default: found by walking up from the current folder, as git "
+                                          f"finds its repository: {DEFAULT_STORE} or an ini file naming "
+                                          "modelbench_store)")
+    parser.set_defaults(find_store=True)
+
+
+INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")  # pytest's own search order
+_INI_STORE = re.compile(r"""^\s*modelbench_store\s*=\s*["']?([^"'#;\n]+?)["']?\s*$""", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class StoreSearch:
+    """Where the CLI looked for the project's store and what it found (``found`` is None when nothing matched)."""
+
+    found: Path | None
+    tried: tuple[Path, ...]
+
+
+def find_store(start: Path) -> StoreSearch:
+    """The project's store, found the way the plugin places it: in each folder from ``start`` up to the file
+    system root, an ini file naming ``modelbench_store`` (relative to that folder) or a ``.modelbench/`` folder."""
+    tried: list[Path] = []
+    for folder in (start, *start.parents):
+        for name in INI_FILES:
+            ini = folder / name
+            if ini.is_file():
+                try:
+                    match = _INI_STORE.search(ini.read_text(encoding="utf-8", errors="replace"))
+                except OSError:
+                    match = None
+                if match:
+                    value = Path(match.group(1).strip()).expanduser()
+                    return StoreSearch(value if value.is_absolute() else folder / value, (*tried, ini))
+        candidate = folder / DEFAULT_STORE
+        tried.append(candidate)
+        if candidate.parent.is_dir():
+            return StoreSearch(candidate, tuple(tried))
+    return StoreSearch(None, tuple(tried))
+
+
+def store_missing(path: str) -> str:
+    """The error for a store that is not there; when it was searched for, the paths tried."""
+    search = find_store(Path.cwd())
+    if search.found is None and Path(path) == Path.cwd() / DEFAULT_STORE:
+        tried = ", ".join(str(p) for p in search.tried)
+        return (f"no store found (run pytest --modelbench first, or pass --store PATH); looked for {tried} and an "
+                "ini file naming modelbench_store in each of those folders")
+    return f"--store {path}: no such store (run pytest --modelbench first)"
 
 
 def load_sources(specs: Sequence[str], root: Path, store: Path | None = None,
@@ -64,7 +112,7 @@ def open_store(path: str) -> Store:
     from pytest_modelbench.store.sqlite import Store
 
     if not Path(path).is_file():
-        raise UserError(f"--store {path}: no such store (run pytest --modelbench first)")
+        raise UserError(store_missing(path))
     return Store(Path(path))
 
 
@@ -73,6 +121,8 @@ def load_run(spec: str, store: str, trend_runs: int | None = None) -> RunDocumen
     from pytest_modelbench.report.runs import load_run as load
 
     # RunNotFound is a UserError: its message already names the run and where it was looked for.
+    if not Path(store).is_file() and not Path(spec).is_file() and not spec.endswith(".json"):
+        raise UserError(store_missing(store))
     if trend_runs is None:
         return load(spec, Path(store), Path.cwd())
     return load(spec, Path(store), Path.cwd(), trend_runs=trend_runs)
@@ -111,4 +161,4 @@ def positive_cap(value: float | None) -> float | None:
 
 
 __all__ = ["MODEL_ID", "add_store_option", "check_command", "emit", "load_run", "load_sources",
-           "open_store", "parse_models", "positive_cap"]
+           "StoreSearch", "find_store", "open_store", "parse_models", "positive_cap"]

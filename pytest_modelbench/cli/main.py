@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pytest_modelbench import __version__
 from pytest_modelbench.cli import launch, results, runs, serve, sessions, verdicts
@@ -44,6 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "sample_size", None) is not None and args.sample_size < 0:
         parser.error("--sample-size: must be >= 0")
+    if getattr(args, "find_store", False) and args.store is None:
+        from pytest_modelbench.cli.common import find_store
+        from pytest_modelbench.store import DEFAULT_STORE
+
+        # A command that needs an existing store says where it looked (common.store_missing); others create it here.
+        found = find_store(Path.cwd()).found
+        args.store = str(found or Path.cwd() / DEFAULT_STORE)
     try:
         return int(args.func(args))
     except UserError as exc:

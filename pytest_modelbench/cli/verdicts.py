@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="the leaderboard of a stored run (id, name, latest, or artifact path)")
     p.add_argument("run", metavar="RUN")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--outcome", metavar="KEY",
+                   help="open one replay instead: '<source>/<session>[<model>]' as pytest names the item (prompt, "
+                        "the model's messages and tool calls, diff, check, rubric, tokens, cost, time)")
     add_store_option(p)
     p.set_defaults(func=cmd_show)
 
@@ -181,6 +184,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from pytest_modelbench.analysis.recommend import recommend
     from pytest_modelbench.report.terminal import intent_table, leaderboard_table, recommendation_lines, repeat_lines
 
+    if args.outcome:
+        return show_outcome(args)
     info, outcomes = _load_run(args.run, args.store)
     rows = model_rows(outcomes, info["models"])
     intents = intent_rows(outcomes)
@@ -207,4 +212,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["cmd_recommend", "cmd_show", "cmd_trend", "register"]
+def show_outcome(args: argparse.Namespace) -> int:
+    """``modelbench show RUN --outcome KEY``: one replay, as the HTML report's opened outcome shows it."""
+    from pytest_modelbench.models.redact import redact_obj
+    from pytest_modelbench.report.outcome import find_outcome, outcome_key, outcome_text
+
+    doc = load_run(args.run, args.store)
+    outcomes = doc.artifact.get("outcomes") or []
+    found = find_outcome(outcomes, args.outcome)
+    if found is None:
+        keys = sorted(outcome_key(o) for o in outcomes)
+        near = [k for k in keys if args.outcome.split("[")[0] in k][:10] or keys[:10]
+        raise UserError(f"--outcome {args.outcome}: no such outcome in run {doc.artifact['run']['id']} "
+                        f"(keys look like {', '.join(near)}{' ...' if len(keys) > len(near) else ''})")
+    found = redact_obj(found)
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        print(outcome_text(found))
+    return 0
+
+
+__all__ = ["cmd_recommend", "cmd_show", "cmd_trend", "register", "show_outcome"]

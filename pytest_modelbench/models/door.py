@@ -18,6 +18,7 @@ import random
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,11 @@ class Door:
         self._fp_lock = threading.Lock()
         self.fingerprints: dict[str, dict[str, Any]] = {}
         self.requests_sent = 0
+        # The live status line (run/session.py): calls waiting on a provider, retries sleeping before their next
+        # attempt; on_change is called after each change, from the calling thread.
+        self.in_flight = 0
+        self.retries_waiting = 0
+        self.on_change: Callable[[], None] | None = None
         self.cache_hits = 0
         self.gate = ProviderGate()
 
@@ -150,6 +156,7 @@ class Door:
         if cached is not None:
             with self._fp_lock:
                 self.cache_hits += 1
+            self._changed()
             return {**cached, "ok": True, "cached": True, "cost_usd": 0.0, "attempts": 0}
         if self.ledger.exhausted:
             return {"ok": False, "kind": "over-budget", "error": "the budget cap has been reached"}
@@ -167,7 +174,11 @@ class Door:
         spent: float | None = None
         try:
             with self._semaphore(provider_of(model)):
-                outcome = self._call_with_retries(model, messages, tools, params, api_base)
+                self._count("in_flight", 1)
+                try:
+                    outcome = self._call_with_retries(model, messages, tools, params, api_base)
+                finally:
+                    self._count("in_flight", -1)
             if outcome["ok"]:
                 usage = outcome["usage"]
                 spent = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]
@@ -290,10 +301,14 @@ class Door:
                                                                f"budget of {cfg.retry_budget_seconds:g} s "
                                                                "(--model-retry-budget)")
                 entry["retry_in_s"] = round(delay, 3)
-                if status in HOLD_STATUSES or asked is not None:
-                    self.gate.hold(gate_key, delay)  # everyone waits for the window, not only this call
-                else:
-                    time.sleep(delay)
+                self._count("retries_waiting", 1)
+                try:
+                    if status in HOLD_STATUSES or asked is not None:
+                        self.gate.hold(gate_key, delay)  # everyone waits for the window, not only this call
+                    else:
+                        time.sleep(delay)
+                finally:
+                    self._count("retries_waiting", -1)
                 continue
             entry.update(outcome="ok", seconds=round(time.monotonic() - sent, 3))
             log.append(entry)
@@ -305,6 +320,15 @@ class Door:
         message = f"{last} (gave up after {attempts} attempt(s): {why})" if why else last
         return {"ok": False, "kind": "error", "error": message, "errors": errors, "attempts": attempts,
                 "attempt_log": log}
+
+    def _count(self, name: str, delta: int) -> None:
+        with self._fp_lock:
+            setattr(self, name, getattr(self, name) + delta)
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # -- cache --------------------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pytest_modelbench.report.markup import cut as _cut
 from pytest_modelbench.report.markup import esc as _e
+from pytest_modelbench.report.outcome import anchor
 from pytest_modelbench.report.tables import model_rows_of
 
 SESSION_LABEL_CHARS = 46
@@ -128,10 +129,10 @@ def _heatmap_cell(cell: Cell | None, key: str, model: str, x: float, y: float, w
         why = "; ".join(cell.reasons) or ", ".join(cell.statuses)
         short = {"cancelled-over-budget": "budget", "failed": "error", "skipped": "skipped"}.get(
             cell.statuses[0] if cell.statuses else "", "—")
-        return (f'<g class="cell unscored">{rect}fill="#e4e7eb"><title>{_e(key)} × {_e(model)}: '
-                f'{_e(", ".join(cell.statuses))}: {_e(why)}</title></rect>'
+        return (f'<a href="{_e("#" + anchor(key, model))}"><g class="cell unscored">{rect}fill="#e4e7eb"><title>'
+                f'{_e(key)} × {_e(model)}: {_e(", ".join(cell.statuses))}: {_e(why)}</title></rect>'
                 f'<text x="{x + w / 2}" y="{y + 15}" font-size="11" text-anchor="middle" fill="#5b6470">'
-                f"{_e(short)}</text></g>")
+                f"{_e(short)}</text></g></a>")
     fill = _score_fill(cell.combined)
     if cell.solved and cell.solved == cell.scored:
         mark = "✓ "
@@ -140,11 +141,12 @@ def _heatmap_cell(cell: Cell | None, key: str, model: str, x: float, y: float, w
     else:
         mark = ""
     klass = "cell solved" if cell.solved else "cell"
+    href = _e(f"#{anchor(key, model)}")  # the cell opens the replay in the list below (no script)
     tip = (f"{key} × {model}: combined {cell.combined:.3f}; solved {cell.solved} of {cell.scored} scored"
            + (f"; {'; '.join(cell.reasons)}" if cell.reasons else ""))
-    return (f'<g class="{klass}">{rect}fill="{fill}"><title>{_e(tip)}</title></rect>'
+    return (f'<a href="{href}"><g class="{klass}">{rect}fill="{fill}"><title>{_e(tip)}</title></rect>'
             f'<text x="{x + w / 2}" y="{y + 15}" font-size="11.5" text-anchor="middle" fill="{_ink_on(fill)}">'
-            f"{_e(mark)}{cell.combined:.2f}</text></g>")
+            f"{_e(mark)}{cell.combined:.2f}</text></g></a>")
 
 
 def _nice_max(v: float) -> float:

@@ -20,8 +20,14 @@ from pytest_modelbench.analysis.leaderboard import (
 )
 from pytest_modelbench.records import Outcome
 from pytest_modelbench.report import CAVEAT
+from pytest_modelbench.report.tables import (
+    COMPACT_ALIGN,
+    compact_leaderboard_table,
+    intent_table,
+    leaderboard_table,
+    pipe_table,
+)
 from pytest_modelbench.report.tables import fmt as _f
-from pytest_modelbench.report.tables import intent_table, leaderboard_table
 
 if TYPE_CHECKING:
     from pytest_modelbench.analysis.gate import GateResult
@@ -55,6 +61,19 @@ class RunSummary:
     notes: Sequence[str] = ()  # where the HTML report and step summary went
     warnings: Sequence[str] = ()  # what could not be written
     resumed: int = 0  # items reused from the store with --modelbench-resume
+    wide: bool = False  # every column (-v or --modelbench-wide); the default table fits 120 columns
+
+
+RANK_RULE_SHORT = ("rank: by mean combined score (0-1), then solve rate, then change in tests; every column with -v or "
+                   "--modelbench-wide")
+
+
+def status_line(spent_usd: float, cap_usd: float | None, in_flight: int, retries_waiting: int,
+                cache_hits: int) -> str:
+    """The live line while models are called: what is spent against the cap, and what the door is doing now."""
+    cap = "no cap" if cap_usd is None else f"cap ${cap_usd:.4f}"
+    return (f"modelbench live: spent ${spent_usd:.4f} / {cap} · {in_flight} call(s) in flight · "
+            f"{retries_waiting} retr{'y' if retries_waiting == 1 else 'ies'} waiting · {cache_hits} cache hit(s)")
 
 
 def repeat_lines(rows: list[ModelRow]) -> list[str]:
@@ -80,9 +99,13 @@ def render_summary(tr: Any, run: RunSummary) -> None:
     outcomes = run.outcomes
     rows = model_rows(outcomes, run.models)
     tr.write_sep("=", f"modelbench leaderboard — run {run.run_id}")
-    headers, body = leaderboard_table(rows)
-    tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
-    tr.write_line(RANK_RULE)
+    if run.wide:
+        headers, body = leaderboard_table(rows)
+        tr.write_line(tabulate(body, headers=headers, tablefmt="github"))
+    else:
+        headers, body = compact_leaderboard_table(rows)
+        tr.write_line(pipe_table(headers, body, COMPACT_ALIGN))
+    tr.write_line(RANK_RULE if run.wide else RANK_RULE_SHORT)
     intents = intent_rows(outcomes)
     if intents:
         tr.write_line("")
@@ -114,6 +137,8 @@ def render_summary(tr: Any, run: RunSummary) -> None:
         for entry in tampered:
             tr.write_line(f"  {entry['model']} on {entry['session']}: {entry['evidence']}", red=True)
     tr.write_line("")
+    if not run.wide:
+        tr.write_line("per model, also: static, llm and cost scores, total $, median s, turns, skipped (-v)")
     tr.write_line(f"rubric: {run.rubric_name} v{run.rubric_version}; runner: {run.runner}; "
                   f"sessions: {run.sessions}; models: {len(run.models)}")
     shard = run.shard
@@ -155,12 +180,24 @@ def _grading_lines(rows: Sequence[ModelRow], outcomes: Sequence[Outcome]) -> lis
     lines = []
     names = sorted({name for r in rows for name in r.coverage})
     if names:
-        cells = []
+        everywhere, partly, nowhere = [], [], []
         for name in names:
             shares = [r.coverage.get(name, 0.0) for r in rows if r.n]
-            cells.append(f"{name} {100 * min(shares):.0f}%" if shares and min(shares) == max(shares)
-                         else f"{name} {100 * min(shares):.0f}-{100 * max(shares):.0f}%")
-        lines.append("grading coverage: " + ", ".join(cells))
+            if shares and min(shares) == 1.0:
+                everywhere.append(name)
+            elif not shares or max(shares) == 0.0:
+                nowhere.append(name)
+            else:
+                low, high = 100 * min(shares), 100 * max(shares)
+                partly.append(f"{name} in {low:.0f}%" if low == high else f"{name} in {low:.0f}-{high:.0f}%")
+        parts = []
+        if everywhere:
+            parts.append("every scored replay was graded on " + ", ".join(everywhere))
+        if partly:
+            parts.append("only some on " + ", ".join(partly) + " (per model)")
+        if nowhere:
+            parts.append("none on " + ", ".join(nowhere))
+        lines.append("grading coverage: " + "; ".join(parts) + " (a missing component is left out, never guessed)")
     reasons = sorted({f"{c.name}: {c.reason}" for o in outcomes for c in o.components if not c.present})
     if reasons:
         lines.append("missing components (never imputed): " + "; ".join(reasons[:8])
@@ -186,4 +223,4 @@ def render_gate(tr: Any, gate: GateResult) -> None:
 
 
 __all__ = ["HOW_TO_ADD_MODELS", "RunSummary", "intent_table", "leaderboard_table", "recommendation_lines",
-           "render_gate", "render_summary", "repeat_lines"]
+           "render_gate", "render_summary", "repeat_lines", "status_line"]

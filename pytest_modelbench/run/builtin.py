@@ -18,7 +18,14 @@ from pytest_modelbench.sources import Source, builtin_source
 
 @pytest.hookimpl(trylast=True)
 def pytest_modelbench_source(config: pytest.Config, spec: str) -> Source | None:
-    return builtin_source(spec, config.rootpath)
+    from pytest_modelbench.run.options import project_root
+
+    # A path typed on the command line is relative to where pytest was started; one from the ini file to its folder.
+    # Never config.rootpath: pytest moves it toward path-like option values such as this one.
+    base = Path(config.invocation_params.dir)
+    if not (base / Path(spec).expanduser()).exists():
+        base = project_root(config)
+    return builtin_source(spec, base)
 
 
 @pytest.hookimpl(trylast=True)

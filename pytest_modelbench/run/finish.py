@@ -104,7 +104,8 @@ def run_summary(bench: BenchmarkSession) -> RunSummary:
         rubric_version=bench.rubric.version, runner=bench.runner.name, sessions=len(bench.plan.sessions),
         store=s.store, shard=bench.plan.shard, judge=s.judge, models_configured=s.models_configured,
         recommendations=tuple(bench.recommendations), budget=budget, runner_warning=bench.runner_warning,
-        artifact_path=bench.artifact_path, notes=tuple(notes), warnings=tuple(warnings), resumed=len(bench.resumed))
+        artifact_path=bench.artifact_path, notes=tuple(notes), warnings=tuple(warnings), resumed=len(bench.resumed),
+        wide=bool(bench.config.getoption("modelbench_wide")) or bench.config.get_verbosity() > 0)
 
 
 __all__ = ["finish_run", "run_facts", "run_gate", "run_summary"]

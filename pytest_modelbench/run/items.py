@@ -32,6 +32,8 @@ class ModelbenchItem(pytest.Item):
     def setup(self) -> None:
         from pytest_modelbench.replay.pipeline import run_item
 
+        if self.config.getoption("setuponly", False):  # also set by --setup-plan: show the plan, replay nothing
+            return
         # The runner is decided here on an xdist worker: a RunnerError (a UserError) is the item's error, not the
         # replay's failure, so it stays outside the try.
         context = bench_of(self.config).item_context()

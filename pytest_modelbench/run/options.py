@@ -128,6 +128,15 @@ def _path(value: str, root: Path) -> Path:
     return p if p.is_absolute() else root / p
 
 
+def project_root(config: pytest.Config) -> Path:
+    """Where the store and relative output paths live: the folder of the ini file pytest used, else the folder
+    pytest was started in. Not ``config.rootpath``: pytest moves the rootdir toward path-like arguments, so
+    ``--sessions ../elsewhere`` (or ``~/.claude/projects``) would put the store into the transcripts' folder."""
+    if config.inipath is not None:
+        return Path(config.inipath).parent
+    return Path(config.invocation_params.dir)
+
+
 def resolve(config: pytest.Config) -> Settings:
     """Validate every option; a bad value is a UsageError that names the option."""
     by_flag: dict[str, Callable[[], Any]] = {o.flag: functools.partial(_raw, config, o) for o in OPTIONS}
@@ -187,9 +196,10 @@ def resolve(config: pytest.Config) -> Settings:
         sample_seed=seed,
         intents=intents,
         name=name.strip() if name else None,
-        store=_path(store, root),
-        json_path=_path(json_path, root) if json_path else None,
-        html_path=_path(html, root) if (html := (by_flag["--modelbench-html"]() or "").strip()) else None,
+        store=_path(store, project_root(config)),
+        json_path=_path(json_path, project_root(config)) if json_path else None,
+        html_path=(_path(html, project_root(config))
+                   if (html := (by_flag["--modelbench-html"]() or "").strip()) else None),
         runner=runner,
         rubric=rubric,
         with_tests=bool(config.getoption("modelbench_with_tests")),

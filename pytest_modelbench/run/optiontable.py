@@ -45,7 +45,8 @@ OPTIONS: tuple[Option, ...] = (
            f"only sessions with these intents (comma-separated: {', '.join(INTENTS)}).", "list", "I,J"),
     Option("--modelbench-name", "modelbench_name", "a label for this run, stored with it.", "string", "NAME"),
     Option("--modelbench-store", "modelbench_store",
-           f"SQLite history file (default {DEFAULT_STORE}, relative to the rootdir).", "string", "PATH", api=False),
+           f"SQLite history file (default {DEFAULT_STORE}, relative to the ini file's folder, else to the folder "
+           "pytest was started in).", "string", "PATH", api=False),
     Option("--modelbench-json", "modelbench_json",
            "JSON artifact path (default .modelbench/runs/<run_id>.json next to the store).", "string", "PATH",
            api=False),
@@ -63,6 +64,8 @@ OPTIONS: tuple[Option, ...] = (
            "string", "NAME|PATH"),
     Option("--modelbench-with-tests", None, "with --modelbench, also collect and run the project's own tests.", "flag",
            api=False),
+    Option("--modelbench-wide", None, "print the wide terminal leaderboard (every column; also with -v). The default "
+           "one fits 120 columns; the artifact and the HTML report keep every number either way.", "flag"),
     Option("--modelbench-min-score", "modelbench_min_score",
            "fail an item whose combined score is below this value (0-1); off by default.", "float", "X"),
     # -- real candidates: the one door to the models --

@@ -7,7 +7,9 @@ items and send each outcome back on its test report. Without xdist one process d
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +69,9 @@ class BenchmarkSession:
         self.outcomes: list[Outcome] = []
         self.started = time.time()
         self.store: Store | None = None  # the controller's store, opened by start_run
+        self.run_created = False  # the run row is written with the first outcome (ensure_run)
+        self._live_lock = threading.Lock()
+        self._live_last = ""
         self.artifact_path: Path | None = None
         self.artifact: dict[str, Any] = {}  # as written at the end of the run (after pytest_modelbench_update_json)
         self.finished = False
@@ -119,7 +124,14 @@ class BenchmarkSession:
             self.start_broker()
         if self.settings.resume is not None:
             self.resume_run(self.settings.resume)
+
+    def ensure_run(self) -> None:
+        """Create the run row with the first outcome: a run that replays nothing (``--co``, ``--setup-plan``, every
+        item deselected) leaves no run behind, so it can never become ``latest``, a baseline or a trend point."""
+        assert self.store is not None  # called by the controller only, with its store open
+        if self.run_created:
             return
+        self.run_created = True
         self.store.create_run(
             self.run_id, self.settings.name, self.rubric.version, self.settings.models,
             [s.key for s in self.plan.sessions], self.run_config(),
@@ -137,6 +149,7 @@ class BenchmarkSession:
         self.resumed = resumed.done_keys
         self.outcomes.extend(resumed.done)
         self.store.reopen_run(run_id)
+        self.run_created = True
 
     def run_config(self) -> dict[str, Any]:
         from pytest_modelbench.store.artifact import environment_info
@@ -191,6 +204,8 @@ class BenchmarkSession:
         except OSError as exc:
             raise pytest.UsageError(f"--modelbench-door {':'.join(map(str, self.settings.door_listen))}: cannot "
                                     f"listen there: {exc}") from None
+        if self.config.get_verbosity() > 0 or sys.stdout.isatty():
+            self.broker.door.on_change = self._live_status
 
     @property
     def client(self) -> Any:
@@ -221,6 +236,27 @@ class BenchmarkSession:
                                coverage=wants_coverage(self.rubric))
             self._checker = Checker(self.runner, self.run_dir / "scratch", envs)
         return self._checker
+
+    def _live_status(self) -> None:
+        """One status line per change of the door's state (spent, calls in flight, retries waiting, cache hits);
+        called from the broker's threads, so writes are serialised and an unchanged line is not repeated."""
+        from pytest_modelbench.report.terminal import status_line
+
+        door = self.broker.door
+        state = door.ledger.state()
+        line = status_line(state.spent_usd, state.cap_usd, door.in_flight, door.retries_waiting, door.cache_hits)
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        with self._live_lock:
+            if tr is None or line == self._live_last:
+                return
+            self._live_last = line
+            if capman is None:
+                tr.write_line(line)
+                return
+            # The item is running under pytest's output capture: suspend it, as pytest's live logging does.
+            with capman.global_and_fixture_disabled():
+                tr.write_line(line)
 
     def _progress(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -320,6 +356,7 @@ class BenchmarkSession:
         if data is None or self.is_worker or self.store is None:
             return
         outcome = Outcome.from_dict(data)
+        self.ensure_run()
         self.store.write_outcome(self.run_id, outcome)
         self.outcomes.append(outcome)
         self.config.hook.pytest_modelbench_outcome(config=self.config, outcome=outcome)
@@ -346,12 +383,17 @@ class BenchmarkSession:
         if self.is_worker or self.store is None or self.finished:
             return
         self.finished = True
+        if not self.run_created:
+            return  # nothing was replayed: no run, no artifact (pytest_terminal_summary says so)
         from pytest_modelbench.run.finish import finish_run
 
         finish_run(self, session, exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.finished:
+            return
+        if not self.run_created:
+            terminalreporter.write_line("modelbench: nothing was replayed, so no run was recorded")
             return
         from pytest_modelbench.report.terminal import render_gate, render_summary
         from pytest_modelbench.run.finish import run_summary

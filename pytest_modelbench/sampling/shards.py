@@ -64,14 +64,14 @@ def _check_shard(label: str, artifact: dict[str, Any]) -> tuple[int, int]:
     if artifact.get("schema_version") != SCHEMA_VERSION:
         raise MergeError(f"{label}: field 'schema_version': expected {SCHEMA_VERSION}, "
                          f"got {artifact.get('schema_version')!r}")
+    run = artifact["run"] if isinstance(artifact["run"], dict) else {}
+    shard = (run.get("config") or {}).get("shard")
+    if not shard:  # said first: the most likely mistake, and what to do about it
+        raise MergeError(f"{label}: run {run.get('id')} is not a shard (field 'run.config.shard' is empty; "
+                         "run each shard with --modelbench-shard K/N)")
     err = first_error(artifact, "artifact")  # a shard must be what this version writes: schemas/artifact.schema.json
     if err:
         raise MergeError(f"{label}: field '{err[0]}': {err[1]}")
-    run = artifact["run"]
-    shard = (run.get("config") or {}).get("shard")
-    if not shard:
-        raise MergeError(f"{label}: run {run.get('id')} is not a shard (field 'run.config.shard' is empty; "
-                         "run each shard with --modelbench-shard K/N)")
     if run.get("status") != "complete" or run.get("interrupted"):
         raise MergeError(f"{label}: run {run.get('id')} (shard {shard['index']}/{shard['count']}) is "
                          f"{'interrupted' if run.get('interrupted') else run.get('status')}; rerun that shard")
