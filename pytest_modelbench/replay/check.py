@@ -214,12 +214,13 @@ _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 
 
 def _missing_module(root: ET.Element) -> str:
-    """``ModuleNotFoundError: No module named 'x'`` when a test failed on an import: the environment lacks it."""
+    """``ModuleNotFoundError: No module named 'x'`` when a test failed on an import (a dependency the environment
+    lacks, or a module the replay was to write)."""
     for element in root.iter():
         if element.tag in ("failure", "error"):
             m = _NO_MODULE.search(f"{element.get('message', '')}\n{element.text or ''}")
             if m:
-                return f"ModuleNotFoundError: No module named '{m.group(1)}' (the environment lacks it)"
+                return f"ModuleNotFoundError: No module named '{m.group(1)}'"
     return ""
 
 
