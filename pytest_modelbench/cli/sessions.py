@@ -133,8 +133,12 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     if args.all:
         headers.insert(3, "replayable")
     print(tabulate(table, headers=headers, tablefmt="github"))
-    replayable = sum(1 for r in rows if r["replayable"])
-    print(f"{len(rows)} session(s)" + (f", {replayable} replayable" if args.all else ""))
+    if args.all:
+        from pytest_modelbench.sources.transcripts.common import yield_lines
+
+        print("\n".join(yield_lines([(bool(r["replayable"]), str(r["reason"] or "")) for r in rows])))
+    else:
+        print(f"{len(rows)} session(s)")
     _print_skipped(skipped, sys.stdout)
     return 0
 
@@ -173,8 +177,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         report = index.import_paths(paths, rebuild=args.rebuild)
         entries = index.sessions(under=paths)
     counts: dict[str, dict[str, int]] = {"intent": {}, "model": {}, "replayable": {}}
-    for e in entries:
-        ok, reason = e.replayable(check)
+    results = [e.replayable(check) for e in entries]
+    for e, (ok, reason) in zip(entries, results, strict=True):
         for table, value in (("intent", e.intent), ("model", e.model or "unknown"),
                              ("replayable", "yes" if ok else f"no: {reason}")):
             counts[table][value] = counts[table].get(value, 0) + 1
@@ -204,6 +208,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"by {title}:")
         for value, n in sorted(summary[key].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {n:6d}  {value}")
+    from pytest_modelbench.sources.transcripts.common import yield_lines
+
+    for line in yield_lines(results):
+        print(line)
     return 0
 
 

@@ -70,6 +70,7 @@ def build_plan(request: PlanRequest, find_source: FindSource, sample_sessions: S
     from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
     chosen: list[Session] = []
+    notes: list[str] = []  # sources that gave nothing to replay, and why
     strata: dict[str, dict[str, int]] = {}
     seen: dict[str, str] = {}
     provided: set[str] = set()
@@ -87,6 +88,12 @@ def build_plan(request: PlanRequest, find_source: FindSource, sample_sessions: S
             sessions = list(source.sessions())
         except WorkspaceError as exc:
             raise PlanError(f"--sessions {spec}: {exc}") from None
+        if isinstance(source, TranscriptSource) and not sessions and not request.is_worker:
+            from pytest_modelbench.sources.transcripts.common import yield_lines
+
+            said = yield_lines([e.replayable(request.check_command) for e in source.entries()])
+            notes.append(f"--sessions {spec}: nothing to replay: {'; '.join(said)}. Every session and why: "
+                         f"modelbench sessions --sessions {spec} --all")
         provided.update(s.key for s in sessions)
         if request.intents:
             sessions = [s for s in sessions if s.intent in request.intents]
@@ -104,7 +111,7 @@ def build_plan(request: PlanRequest, find_source: FindSource, sample_sessions: S
             seen[s.key] = spec
         strata[source.name] = stratum_counts(sample)
         chosen.extend(sample)
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     if manifest is not None and manifest_path is not None:
         changed = _check_manifest(manifest, manifest_path, chosen, provided, request.specs)
         if changed and not request.is_worker:

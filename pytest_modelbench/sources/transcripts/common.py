@@ -394,3 +394,21 @@ def language_of(paths: Sequence[str]) -> str:
 def is_test_file(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def yield_lines(results: Sequence[tuple[bool, str]], top: int = 3) -> list[str]:
+    """"N session(s), M replayable (P%)" and the main reasons the others are left out, with their counts."""
+    total, ok = len(results), sum(1 for replayable, _ in results if replayable)
+    share = f" ({100 * ok / total:.0f}%)" if total else ""
+    lines = [f"{total} session(s), {ok} replayable{share}"]
+    counts: dict[str, int] = {}
+    for replayable, reason in results:
+        if not replayable:
+            # The kind of reason, not its details (file names, commands): "the session's edit of x.py ..." and
+            # "the session's edit of y.py ..." count together.
+            kind = reason.split(" (", 1)[0].split(": ", 1)[0].strip() or "unknown"
+            counts[kind] = counts.get(kind, 0) + 1
+    if counts:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        lines.append("main reasons: " + "; ".join(f"{n}× {kind}" for kind, n in ranked))
+    return lines
