@@ -185,10 +185,11 @@ def test_allowed_extra_args_come_from_the_option_table() -> None:
     refused = {o.flag for o in OPTIONS if not o.api}
     # The server owns its store, artifact, report and manifest files, sets --modelbench and the run id itself, and
     # runs only the benchmark (not the project's tests, not a resumed run), with the environments it chooses (a
-    # request never names an interpreter to run).
+    # request never names an interpreter to run), its own door (never an address a request names), and no per-model
+    # settings (a system prompt '@file' would read a file on the server).
     assert refused == {"--modelbench", "--modelbench-store", "--modelbench-json", "--modelbench-html",
                        "--sample-manifest", "--modelbench-with-tests", "--modelbench-resume", "--modelbench-run-id",
-                       "--modelbench-env"}
+                       "--modelbench-env", "--modelbench-door", "--model-setting"}
     # A new option that writes a file (metavar PATH) must be refused until someone decides otherwise.
     assert all(not o.api for o in OPTIONS if o.metavar == "PATH")
     assert EXTRA_ALLOWED == {o.flag for o in OPTIONS} - refused | set(PYTEST_FLAGS)
