@@ -7,21 +7,19 @@ the others wait on a file lock and read the stored result.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.records import Session, TestCounts
 from pytest_modelbench.replay.check import Checker, CheckRun
+from pytest_modelbench.replay.envs import file_lock
 from pytest_modelbench.replay.workspace import apply_gold, copy_workspace, touched_files, write_fileset
 
 INVALID_GOLD = "invalid session: gold does not pass its check"
@@ -75,17 +73,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80]
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 class SessionCache:
     """Per-run folder shared by all workers on this machine: pristine starts, gold workspaces, validations."""
 
@@ -95,7 +82,7 @@ class SessionCache:
     def prepare(self, session: Session, checker: Checker, coverage: bool = False) -> Prepared:
         folder = self.root / f"{_slug(session.key)}-{session.content_hash()}"
         record = folder / "prepared.json"
-        with _locked(folder.with_suffix(".lock")):
+        with file_lock(folder.with_suffix(".lock")):
             if record.exists():
                 return _load_prepared(record)
             prepared = _prepare(session, checker, folder, coverage)

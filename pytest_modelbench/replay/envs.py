@@ -216,7 +216,8 @@ def find_project_venv(folders: tuple[Path, ...]) -> Path | None:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created with its folder): one process at a time, across xdist workers."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -297,7 +298,7 @@ class EnvResolver:
         """A folder with the harness's own copies of ``dists`` (pytest and what it needs, coverage), built once."""
         versions = [f"{d}-{metadata.version(d)}" for d in sorted(dists)]
         folder = self.cache_root / ("overlay-" + hashlib.sha256("\0".join(versions).encode()).hexdigest()[:12])
-        with _locked(folder.with_suffix(".lock")):
+        with file_lock(folder.with_suffix(".lock")):
             if (folder / ".complete").is_file():
                 return folder
             shutil.rmtree(folder, ignore_errors=True)
@@ -318,7 +319,7 @@ class EnvResolver:
     def build(self, start: Path, decl: Declarations, digest: str, tool: str) -> Path:
         """Build (or reuse) ``<cache>/<digest>``; an :class:`EnvError` with the installer's last lines on failure."""
         folder = self.cache_root / digest
-        with _locked(folder.with_suffix(".lock")):
+        with file_lock(folder.with_suffix(".lock")):
             if (folder / ".complete").is_file():
                 return folder
             shutil.rmtree(folder, ignore_errors=True)

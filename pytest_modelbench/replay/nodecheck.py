@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytest_modelbench.records import Session, TestCounts
-from pytest_modelbench.replay.envs import BUILD_TIMEOUT, EnvError, _locked
+from pytest_modelbench.replay.envs import BUILD_TIMEOUT, EnvError, file_lock
 from pytest_modelbench.runners import Mount, Runner, RunRequest, RunResult
 
 NODE_RUNNERS = ("node-test", "vitest", "jest")
@@ -121,7 +121,7 @@ def node_modules(pristine: Path, cache_root: Path) -> Path | None:
     version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     h = hashlib.sha256(f"{version}\0".encode() + pkg.read_bytes() + b"\0" + (lock.read_bytes() if lock else b""))
     folder = cache_root / f"node-{h.hexdigest()[:16]}"
-    with _locked(folder.with_suffix(".lock")):
+    with file_lock(folder.with_suffix(".lock")):
         if (folder / ".complete").is_file():
             return folder / "node_modules"
         shutil.rmtree(folder, ignore_errors=True)
