@@ -23,7 +23,6 @@ from pytest_modelbench.sources.transcripts.git import GitRepo
 from pytest_modelbench.sources.transcripts.simulate import relative
 
 if TYPE_CHECKING:
-    from pytest_modelbench.sources.transcripts.features import SessionFeatures
     from pytest_modelbench.sources.transcripts.index import HistoryIndex, IndexedSession
 
 CHECK_TIMEOUT = 120.0
@@ -79,14 +78,19 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
     gold_files = {p: text for p in changed if p not in hidden_tests and (text := sim.final[p]) is not None}
     deleted = [p for p in changed if sim.final[p] is None and sim.start.get(p) is not None]
     if node:
-        return _node_session(row.key, features, workspace, overlay, command, hidden_tests, gold_files, deleted)
-    base = _command_dir(parsed.cwd, ops, command, features.cwd)
-    files = set(overlay) | set(hidden_tests)
-    if workspace.directory is not None:
-        files |= {p.relative_to(workspace.directory).as_posix() for p in workspace.directory.rglob("*.py")}
-    wanted = [_join(base, p).rstrip("/") for p in parsed.paths] or [base or "."]
-    paths = check_paths(files, wanted)
-    paths += [p for p in hidden_tests if p not in paths]
+        check = _node_check(workspace, overlay, command, hidden_tests)
+        language = "javascript"
+    else:
+        base = _command_dir(parsed.cwd, ops, command, features.cwd)
+        files = set(overlay) | set(hidden_tests)
+        if workspace.directory is not None:
+            files |= {p.relative_to(workspace.directory).as_posix() for p in workspace.directory.rglob("*.py")}
+        wanted = [_join(base, p).rstrip("/") for p in parsed.paths] or [base or "."]
+        paths = check_paths(files, wanted)
+        paths += [p for p in hidden_tests if p not in paths]
+        check = CheckSpec(kind="pytest", paths=tuple(paths), timeout=CHECK_TIMEOUT,
+                          files=FileSet(files=tuple(sorted(hidden_tests.items()))))
+        language = features.language if features.language != "unknown" else "python"
     return Session(
         id=features.session_id,
         source=features.source,
@@ -94,11 +98,10 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         prompt=features.prompt,
         turns=features.followups,
         workspace=workspace,
-        check=CheckSpec(kind="pytest", paths=tuple(paths), timeout=CHECK_TIMEOUT,
-                        files=FileSet(files=tuple(sorted(hidden_tests.items())))),
+        check=check,
         gold=GoldSpec(files=FileSet(files=tuple(sorted(gold_files.items()))),
                       delete=tuple(sorted(deleted))),
-        language=features.language if features.language != "unknown" else "python",
+        language=language,
         size_band=features.size_band,
         original=Original(model=features.model, turns=features.calls, cost_usd=features.cost_usd,
                           tokens=None if features.tokens_status == "unknown" else features.tokens.total),
@@ -152,9 +155,8 @@ def _command_dir(cd: str, ops: Sequence[dict[str, Any]], command: str, root: str
     return relative(base, root) or ""
 
 
-def _node_session(key: str, features: SessionFeatures, workspace: FileSet, overlay: dict[str, str], command: str,
-                  hidden_tests: dict[str, str], gold_files: dict[str, str], deleted: list[str]) -> Session:
-    """A JavaScript session: its test command resolved through the start's package.json (replay/nodecheck.py)."""
+def _node_check(workspace: FileSet, overlay: dict[str, str], command: str, hidden_tests: dict[str, str]) -> CheckSpec:
+    """A JavaScript check: the test command resolved through the start's package.json (replay/nodecheck.py)."""
     import json
 
     from pytest_modelbench.replay.nodecheck import node_runner
@@ -170,20 +172,5 @@ def _node_session(key: str, features: SessionFeatures, workspace: FileSet, overl
     # A command that cannot be resolved (no scripts.test, an unsupported runner) leaves the session out with that
     # reason when it is validated, instead of failing the whole run here.
     spec = (runner, command) if runner is not None else ("unsupported", command, reason)
-    return Session(
-        id=features.session_id,
-        source=features.source,
-        intent=features.intent,
-        prompt=features.prompt,
-        turns=features.followups,
-        workspace=workspace,
-        check=CheckSpec(kind="node", paths=(), timeout=CHECK_TIMEOUT, command=spec,
-                        files=FileSet(files=tuple(sorted(hidden_tests.items())))),
-        gold=GoldSpec(files=FileSet(files=tuple(sorted(gold_files.items()))), delete=tuple(sorted(deleted))),
-        language="javascript",
-        size_band=features.size_band,
-        original=Original(model=features.model, turns=features.calls, cost_usd=features.cost_usd,
-                          tokens=features.tokens.total),
-        origin=features.path,
-        project=features.cwd,
-    )
+    return CheckSpec(kind="node", paths=(), timeout=CHECK_TIMEOUT, command=spec,
+                     files=FileSet(files=tuple(sorted(hidden_tests.items()))))
