@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.models.redact import redact
-from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.common import BadLine, opt_field, parse_test_command, removed_paths
 from pytest_modelbench.sources.transcripts.state import ParserState
 
 FORMAT = "claude-code"
@@ -78,18 +78,8 @@ def is_subagent_file(path: Path) -> bool:
     return path.name.startswith("agent-") or path.parent.name == "subagents"
 
 
-def _opt(d: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    """``d[key]`` when it has the expected type, None when absent or null; a wrong type is a broken line."""
-    value = d.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BadLine(f"field '{key}' has the wrong type ({type(value).__name__})")
-    return value
-
-
 def _int(d: dict[str, Any], key: str) -> int:
-    value = _opt(d, key, (int, float))
+    value = opt_field(d, key, (int, float))
     if value is None:
         return 0
     if isinstance(value, bool) or value < 0:
@@ -174,11 +164,11 @@ class ClaudeParser:
         if kind not in ("user", "assistant"):
             self.state.ignored += 1  # progress, system, summary, snapshots, queue operations, unknown types
             return
-        uuid = _opt(d, "uuid", str)
-        sid = _opt(d, "sessionId", str)
-        ts = _opt(d, "timestamp", str)
-        cwd = _opt(d, "cwd", str)
-        sidechain = bool(_opt(d, "isSidechain", bool))
+        uuid = opt_field(d, "uuid", str)
+        sid = opt_field(d, "sessionId", str)
+        ts = opt_field(d, "timestamp", str)
+        cwd = opt_field(d, "cwd", str)
+        sidechain = bool(opt_field(d, "isSidechain", bool))
         message = d.get("message")
         if not isinstance(message, dict):
             raise BadLine("'message' is not an object")
@@ -209,34 +199,34 @@ class ClaudeParser:
             st.last_ts = max(st.last_ts or ts, ts)
         if cwd and st.cwd is None:
             st.cwd = cwd
-        branch = _opt(d, "gitBranch", str)
+        branch = opt_field(d, "gitBranch", str)
         if branch and branch != "HEAD" and st.branch is None:
             st.branch = branch
-        version = _opt(d, "version", str)
+        version = opt_field(d, "version", str)
         if version:
             st.version = version
-        agent = _opt(d, "agentId", str)
+        agent = opt_field(d, "agentId", str)
         if agent and st.agent_id is None:
             st.agent_id = agent
 
     def _assistant(self, d: dict[str, Any], message: dict[str, Any], ts: str | None, sidechain: bool) -> None:
-        mid = _opt(message, "id", str)
+        mid = opt_field(message, "id", str)
         if not mid:
             raise BadLine("assistant line without message.id")
-        model = _opt(message, "model", str)
+        model = opt_field(message, "model", str)
         content = message.get("content")
         if content is not None and not isinstance(content, list | str):
             raise BadLine("'message.content' is neither a list nor a string")
-        usage = _opt(message, "usage", dict) or {}
+        usage = opt_field(message, "usage", dict) or {}
         inp, out = _int(usage, "input_tokens"), _int(usage, "output_tokens")
         read = _int(usage, "cache_read_input_tokens")
-        breakdown = _opt(usage, "cache_creation", dict)
+        breakdown = opt_field(usage, "cache_creation", dict)
         if breakdown is not None:
             five, hour = _int(breakdown, "ephemeral_5m_input_tokens"), _int(breakdown, "ephemeral_1h_input_tokens")
             create = five + hour
         else:
             create, hour = _int(usage, "cache_creation_input_tokens"), 0
-        cost = _opt(d, "costUSD", (int, float))
+        cost = opt_field(d, "costUSD", (int, float))
         synthetic = model == "<synthetic>" or bool(d.get("isApiErrorMessage"))
         calls = []
         shown = 0  # characters of output this line shows (text, thinking, tool inputs)
@@ -248,8 +238,8 @@ class ClaudeParser:
                 shown += len(block[btype])
             if btype == "tool_use":
                 shown += len(json.dumps(block.get("input"), ensure_ascii=False))
-                call_id, name = _opt(block, "id", str), _opt(block, "name", str)
-                tool_input = _opt(block, "input", dict) or {}
+                call_id, name = opt_field(block, "id", str), opt_field(block, "name", str)
+                tool_input = opt_field(block, "input", dict) or {}
                 if not call_id or not name:
                     raise BadLine("tool_use without id or name")
                 calls.append((call_id, name, tool_input))
@@ -285,7 +275,7 @@ class ClaudeParser:
             if btype == "text" and isinstance(block.get("text"), str):
                 texts.append(block["text"])
             elif btype == "tool_result":
-                call_id = _opt(block, "tool_use_id", str)
+                call_id = opt_field(block, "tool_use_id", str)
                 if not call_id:
                     raise BadLine("tool_result without tool_use_id")
                 results.append((call_id, block.get("content"), block.get("is_error") is True))

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.models.redact import redact
-from pytest_modelbench.sources.transcripts.common import BadLine, parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.common import BadLine, opt_field, parse_test_command, removed_paths
 from pytest_modelbench.sources.transcripts.state import ParserState
 
 FORMAT = "codex"
@@ -46,15 +46,6 @@ def default_roots() -> list[Path]:
     """``$CODEX_HOME`` (default ``~/.codex``) ``/sessions`` and ``/archived_sessions``; only folders that exist."""
     home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex").expanduser()
     return [p for p in (home / "sessions", home / "archived_sessions") if p.is_dir()]
-
-
-def _opt(d: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    value = d.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BadLine(f"field '{key}' has the wrong type ({type(value).__name__})")
-    return value
 
 
 def _usage(d: Any) -> list[int] | None:
@@ -183,7 +174,7 @@ class CodexParser:
 
     def feed(self, d: dict[str, Any]) -> None:
         kind = d.get("type")
-        ts = _opt(d, "timestamp", str)
+        ts = opt_field(d, "timestamp", str)
         payload = d.get("payload")
         if "payload" not in d:
             if "record_type" in d:
@@ -209,11 +200,11 @@ class CodexParser:
             st.last_ts = max(st.last_ts or ts, ts)
 
     def _meta(self, p: dict[str, Any], ts: str | None) -> None:
-        sid = _opt(p, "id", str)
+        sid = opt_field(p, "id", str)
         if not sid:
             raise BadLine("session_meta without id")
-        cwd = _opt(p, "cwd", str)
-        git = _opt(p, "git", dict) or {}
+        cwd = opt_field(p, "cwd", str)
+        git = opt_field(p, "git", dict) or {}
         source = p.get("source")
         parent = None
         if isinstance(source, dict):
@@ -228,16 +219,16 @@ class CodexParser:
         st.session_id = parent or sid
         if parent:
             st.role, st.parent_id, st.agent_id = "subagent", parent, sid
-            meta_ts = _opt(p, "timestamp", str) or ts
+            meta_ts = opt_field(p, "timestamp", str) or ts
             st.meta_second = meta_ts[:19] if meta_ts else None
         st.cwd = cwd
-        st.version = _opt(p, "cli_version", str)
+        st.version = opt_field(p, "cli_version", str)
         st.git_commit = git.get("commit_hash") if isinstance(git.get("commit_hash"), str) else None
         st.branch = git.get("branch") if isinstance(git.get("branch"), str) else None
 
     def _turn(self, p: dict[str, Any], ts: str | None) -> None:
-        model = _opt(p, "model", str)
-        cwd = _opt(p, "cwd", str)
+        model = opt_field(p, "model", str)
+        cwd = opt_field(p, "cwd", str)
         if model:
             self.state.model = model
         if cwd and not self.state.cwd:
@@ -255,7 +246,7 @@ class CodexParser:
         elif itype in ("message", "function_call_output", "custom_tool_call_output"):
             st.awaiting = True  # an input: the next model item answers it in a new call
         if itype == "message":
-            role = _opt(p, "role", str)
+            role = opt_field(p, "role", str)
             text = _message_text(p.get("content"))
             if role == "user" and not st.cwd and "<environment_context>" in text:
                 m = _ENV_CWD.search(text)  # legacy rollouts have no session_meta: the cwd is only said here
@@ -264,15 +255,15 @@ class CodexParser:
             if role == "user" and text.strip() and not text.lstrip().startswith(_INJECTED):
                 st.item_prompts.append([ts, redact(text.strip())])
         elif itype in ("function_call", "custom_tool_call", "local_shell_call"):
-            call_id = _opt(p, "call_id", str) or _opt(p, "id", str)
-            name = _opt(p, "name", str) or ("shell" if itype == "local_shell_call" else None)
+            call_id = opt_field(p, "call_id", str) or opt_field(p, "id", str)
+            name = opt_field(p, "name", str) or ("shell" if itype == "local_shell_call" else None)
             if not call_id or not name:
                 raise BadLine(f"{itype} without call_id or name")
             if itype == "local_shell_call":
-                action = _opt(p, "action", dict) or {}
+                action = opt_field(p, "action", dict) or {}
                 args: Any = {"command": action.get("command"), "workdir": action.get("working_directory")}
             elif itype == "custom_tool_call":
-                args = _opt(p, "input", str) or ""
+                args = opt_field(p, "input", str) or ""
             else:
                 raw = p.get("arguments")
                 if raw is not None and not isinstance(raw, str | dict):
@@ -281,7 +272,7 @@ class CodexParser:
             st.tools[name] = st.tools.get(name, 0) + 1
             st.pending[call_id] = [name, _compact(name, args), ts]
         elif itype in ("function_call_output", "custom_tool_call_output"):
-            call_id = _opt(p, "call_id", str)
+            call_id = opt_field(p, "call_id", str)
             if not call_id:
                 raise BadLine(f"{itype} without call_id")
             output = p.get("output")
@@ -297,7 +288,7 @@ class CodexParser:
         etype = p.get("type")
         st = self.state
         if etype == "user_message":
-            message = _opt(p, "message", str)
+            message = opt_field(p, "message", str)
             if message and message.strip() and not message.lstrip().startswith(_INJECTED):
                 st.prompts.append([ts, redact(message.strip())])
         elif etype == "token_count":

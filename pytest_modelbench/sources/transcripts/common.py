@@ -412,3 +412,13 @@ def yield_lines(results: Sequence[tuple[bool, str]], top: int = 3) -> list[str]:
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         lines.append("main reasons: " + "; ".join(f"{n}× {kind}" for kind, n in ranked))
     return lines
+
+
+def opt_field(d: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """``d[key]`` when it has the expected type, None when absent or null; a wrong type is a broken line."""
+    value = d.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BadLine(f"field '{key}' has the wrong type ({type(value).__name__})")
+    return value
