@@ -16,10 +16,25 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from pytest_modelbench.errors import UserError
+
 # Light modules only (records.py and the two package __init__ modules import nothing heavy): this is the idle path.
 from pytest_modelbench.models import CACHE_MODES
 from pytest_modelbench.records import INTENTS, RUN_ID_PATTERN
 from pytest_modelbench.run.optiontable import OPTIONS, Option
+from pytest_modelbench.run.optionvalues import (
+    as_list,
+    as_path,
+    choice,
+    door_address,
+    integer,
+    limits,
+    model_ids,
+    number,
+    parse_shard,
+    prices,
+    setting_entry,
+)
 from pytest_modelbench.store import DEFAULT_STORE
 
 if TYPE_CHECKING:
@@ -106,28 +121,6 @@ def _raw(config: pytest.Config, opt: Option) -> Any:
     return value
 
 
-def _int(flag: str, value: Any, minimum: int | None = None) -> int:
-    try:
-        out = int(str(value).strip())
-    except ValueError:
-        raise pytest.UsageError(f"{flag}: expected an integer, got {value!r}") from None
-    if minimum is not None and out < minimum:
-        raise pytest.UsageError(f"{flag}: must be >= {minimum}, got {out}")
-    return out
-
-
-def _list(value: Any) -> tuple[str, ...]:
-    parts: list[str] = []
-    for chunk in value if isinstance(value, list) else [value]:
-        parts += [p.strip() for p in re.split(r"[,\s]+", str(chunk)) if p.strip()]
-    return tuple(dict.fromkeys(parts))
-
-
-def _path(value: str, root: Path) -> Path:
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else root / p
-
-
 def project_root(config: pytest.Config) -> Path:
     """Where the store and relative output paths live: the folder of the ini file pytest used, else the folder
     pytest was started in. Not ``config.rootpath``: pytest moves the rootdir toward path-like arguments, so
@@ -143,40 +136,18 @@ def resolve(config: pytest.Config) -> Settings:
     root = config.rootpath
 
     raw_models = by_flag["--models"]()
-    models = _list(raw_models) if raw_models is not None else ()
-    if raw_models is not None and not models:
-        raise pytest.UsageError("--models: expected a comma-separated list of model ids, got nothing")
-    for m in models:
-        if not re.fullmatch(r"[A-Za-z0-9][\w.:/@+-]*", m):
-            raise pytest.UsageError(f"--models: {m!r} is not a model id (litellm style, e.g. ollama/qwen2.5-coder:7b)")
-
-    raw_sessions = by_flag["--sessions"]()
-    sessions = _list(raw_sessions) if raw_sessions else ("demo",)
-
-    raw_size = by_flag["--sample-size"]()
-    sample_size = _int("--sample-size", raw_size, 0) if raw_size is not None else None
-    raw_seed = by_flag["--sample-seed"]()
-    seed = _int("--sample-seed", raw_seed) if raw_seed is not None else 0
-
-    raw_intent = by_flag["--intent"]()
-    intents = _list(raw_intent) if raw_intent is not None else ()
+    models = model_ids("--models", raw_models) if raw_models is not None else ()
+    sessions = as_list(raw_sessions) if (raw_sessions := by_flag["--sessions"]()) else ("demo",)
+    raw_size, raw_seed = by_flag["--sample-size"](), by_flag["--sample-seed"]()
+    sample_size = integer("--sample-size", raw_size, 0) if raw_size is not None else None
+    seed = integer("--sample-seed", raw_seed) if raw_seed is not None else 0
+    intents = as_list(raw_intent) if (raw_intent := by_flag["--intent"]()) is not None else ()
     for i in intents:
         if i not in INTENTS:
-            raise pytest.UsageError(f"--intent: unknown intent {i!r} (known: {', '.join(INTENTS)})")
-
-    runner = (by_flag["--runner"]() or "auto").strip()
-    if runner not in RUNNERS:
-        raise pytest.UsageError(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
-
+            raise UserError(f"--intent: unknown intent {i!r} (known: {', '.join(INTENTS)})")
+    runner = choice("--runner", by_flag["--runner"](), RUNNERS, "auto")
     raw_min = by_flag["--modelbench-min-score"]()
-    min_score = None
-    if raw_min is not None:
-        try:
-            min_score = float(raw_min)
-        except ValueError:
-            raise pytest.UsageError(f"--modelbench-min-score: expected a number, got {raw_min!r}") from None
-        if not 0.0 <= min_score <= 1.0:
-            raise pytest.UsageError(f"--modelbench-min-score: must be between 0 and 1, got {min_score}")
+    min_score = number("--modelbench-min-score", raw_min, 0.0, 1.0) if raw_min is not None else None
 
     name = by_flag["--modelbench-name"]()
     store = by_flag["--modelbench-store"]() or DEFAULT_STORE
@@ -196,9 +167,9 @@ def resolve(config: pytest.Config) -> Settings:
         sample_seed=seed,
         intents=intents,
         name=name.strip() if name else None,
-        store=_path(store, project_root(config)),
-        json_path=_path(json_path, project_root(config)) if json_path else None,
-        html_path=(_path(html, project_root(config))
+        store=as_path(store, project_root(config)),
+        json_path=as_path(json_path, project_root(config)) if json_path else None,
+        html_path=(as_path(html, project_root(config))
                    if (html := (by_flag["--modelbench-html"]() or "").strip()) else None),
         runner=runner,
         rubric=rubric,
@@ -218,10 +189,10 @@ def _resolve_env(raw: str | None, root: Path) -> str:
     value = (raw or "auto").strip()
     if value in ("auto", "harness"):
         return value
-    path = _path(value, root)
+    path = as_path(value, root)
     problem = env_mode_problem(str(path))
     if problem is not None:
-        raise pytest.UsageError(problem.replace(str(path), value, 1))
+        raise UserError(problem.replace(str(path), value, 1))
     return str(path)
 
 
@@ -231,21 +202,10 @@ def _resolve_resume(by_flag: dict[str, Callable[[], Any]], run_id: str | None) -
     if raw is None:
         return None
     if not raw.strip():
-        raise pytest.UsageError("--modelbench-resume: expected a run id, got nothing")
+        raise UserError("--modelbench-resume: expected a run id, got nothing")
     if run_id is not None:
-        raise pytest.UsageError("--modelbench-resume: cannot be combined with --modelbench-run-id")
+        raise UserError("--modelbench-resume: cannot be combined with --modelbench-run-id")
     return raw.strip()
-
-
-
-
-def parse_shard(value: str) -> tuple[int, int] | None:
-    """``K/N`` with 1 <= K <= N as (K, N); None when malformed."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
-    if not m:
-        return None
-    k, n = int(m.group(1)), int(m.group(2))
-    return (k, n) if 1 <= k <= n else None
 
 
 def _resolve_scale(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -255,35 +215,21 @@ def _resolve_scale(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     if raw_shard is not None:
         shard = parse_shard(str(raw_shard))
         if shard is None:
-            raise pytest.UsageError(f"--modelbench-shard: expected K/N with 1 <= K <= N, got {raw_shard!r}")
+            raise UserError(f"--modelbench-shard: expected K/N with 1 <= K <= N, got {raw_shard!r}")
     run_id = by_flag["--modelbench-run-id"]()
     if run_id is not None and not re.fullmatch(RUN_ID_PATTERN, run_id.strip()):
-        raise pytest.UsageError(f"--modelbench-run-id: expected bench_<8 hex>_<YYYYmmdd>_<HHMMSS>, got {run_id!r}")
+        raise UserError(f"--modelbench-run-id: expected bench_<8 hex>_<YYYYmmdd>_<HHMMSS>, got {run_id!r}")
     return {"shard": shard, "run_id": run_id.strip() if run_id else None,
-            "door_listen": _door_address(by_flag["--modelbench-door"]())}
-
-
-def _door_address(raw: Any) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` too; PORT may be 0) of the door's TCP listener."""
-    if raw is None or not str(raw).strip():
-        return ("127.0.0.1", 0)
-    m = re.fullmatch(r"\s*\[?([^\s\[\]]+?)\]?:(\d{1,5})\s*", str(raw))
-    if not m or int(m.group(2)) > 65535:
-        raise pytest.UsageError(f"--modelbench-door: expected HOST:PORT (e.g. 0.0.0.0:8765), got {raw!r}")
-    return (m.group(1), int(m.group(2)))
+            "door_listen": door_address("--modelbench-door", by_flag["--modelbench-door"]())}
 
 
 def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """The options of the regression gate and the trend gate (issue: verdicts you can trust)."""
     baseline = (by_flag["--modelbench-baseline"]() or "").strip() or None
-    raw_tol = by_flag["--modelbench-tolerance"]()
-    tolerance = _float("--modelbench-tolerance", raw_tol, 0.0) if raw_tol is not None else 0.05
-    if tolerance > 1:
-        raise pytest.UsageError(f"--modelbench-tolerance: must be between 0 and 1, got {tolerance}")
-    raw_solve = by_flag["--modelbench-solve-tolerance"]()
-    solve_tolerance = _float("--modelbench-solve-tolerance", raw_solve, 0.0) if raw_solve is not None else 0.05
-    if solve_tolerance > 1:
-        raise pytest.UsageError(f"--modelbench-solve-tolerance: must be between 0 and 1, got {solve_tolerance}")
+    raw_tol, raw_solve = by_flag["--modelbench-tolerance"](), by_flag["--modelbench-solve-tolerance"]()
+    tolerance = number("--modelbench-tolerance", raw_tol, 0.0, 1.0) if raw_tol is not None else 0.05
+    solve_tolerance = (number("--modelbench-solve-tolerance", raw_solve, 0.0, 1.0) if raw_solve is not None
+                       else 0.05)
     raw_window = by_flag["--trend-window"]()
     raw_threshold = by_flag["--trend-threshold"]()
     raw_repeats = by_flag["--repeats"]()
@@ -292,9 +238,9 @@ def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         "tolerance": tolerance,
         "solve_tolerance": solve_tolerance,
         "force_compare": bool(config.getoption("modelbench_force_compare")),
-        "trend_window": _int("--trend-window", raw_window, 2) if raw_window is not None else 10,
-        "trend_threshold": _float("--trend-threshold", raw_threshold) if raw_threshold is not None else -0.5,
-        "repeats": _int("--repeats", raw_repeats, 1) if raw_repeats is not None else 1,
+        "trend_window": integer("--trend-window", raw_window, 2) if raw_window is not None else 10,
+        "trend_threshold": number("--trend-threshold", raw_threshold) if raw_threshold is not None else -0.5,
+        "repeats": integer("--repeats", raw_repeats, 1) if raw_repeats is not None else 1,
     }
 
 
@@ -305,23 +251,13 @@ def _resolve_history(by_flag: dict[str, Callable[[], Any]], root: Path) -> dict[
     check = by_flag["--check-command"]()
     problem = check_command_problem(check.strip()) if check else None
     if problem:
-        raise pytest.UsageError(f"--check-command: {problem}")
+        raise UserError(f"--check-command: {problem}")
     manifest = by_flag["--sample-manifest"]()
     return {"check_command": check.strip() if check else None,
-            "sample_manifest": _path(manifest, root) if manifest else None}
+            "sample_manifest": as_path(manifest, root) if manifest else None}
 
 
 REPLAY_MODES = ("zero-shot", "iterative", "agent")
-
-
-def _float(flag: str, value: Any, minimum: float | None = None) -> float:
-    try:
-        out = float(str(value).strip())
-    except ValueError:
-        raise pytest.UsageError(f"{flag}: expected a number, got {value!r}") from None
-    if minimum is not None and out < minimum:
-        raise pytest.UsageError(f"{flag}: must be >= {minimum}, got {out}")
-    return out
 
 
 def _resolve_model_settings(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) -> tuple[str, ...]:
@@ -340,18 +276,14 @@ def _resolve_model_settings(config: pytest.Config, by_flag: dict[str, Callable[[
                                         root)
         parse_model_settings(join_setting_lines(triples))
     except ValueError as exc:
-        raise pytest.UsageError(f"modelbench_model_settings: {exc}") from None
+        raise UserError(f"modelbench_model_settings: {exc}") from None
     for entry in by_flag["--model-setting"]() or []:
-        left, sep, raw = str(entry).partition("=")
-        model, colon, key = left.rpartition(":")
-        if not sep or not colon or not model.strip() or not key.strip():
-            raise pytest.UsageError(f"--model-setting: expected MODEL:KEY=VALUE, got {entry!r}")
         try:
-            added = resolve_setting_files(split_setting_lines(join_setting_lines([(model.strip(), key.strip(),
-                                                                                    raw)])), root)
+            added = resolve_setting_files(split_setting_lines(join_setting_lines([setting_entry("--model-setting",
+                                                                                                entry)])), root)
             parse_model_settings(join_setting_lines(added))
         except ValueError as exc:
-            raise pytest.UsageError(f"--model-setting: {exc}") from None
+            raise UserError(f"--model-setting: {exc}") from None
         triples += added
     return tuple(join_setting_lines(triples))
 
@@ -362,8 +294,8 @@ def _resolve_retries(by_flag: dict[str, Callable[[], Any]]) -> dict[str, Any]:
 
     raw_retries, raw_budget = by_flag["--model-retries"](), by_flag["--model-retry-budget"]()
     return {
-        "model_retries": _int("--model-retries", raw_retries, 0) if raw_retries is not None else DEFAULT_MAX_RETRIES,
-        "model_retry_budget": (_float("--model-retry-budget", raw_budget, 0.0) if raw_budget is not None
+        "model_retries": integer("--model-retries", raw_retries, 0) if raw_retries is not None else DEFAULT_MAX_RETRIES,
+        "model_retry_budget": (number("--model-retry-budget", raw_budget, 0.0) if raw_budget is not None
                                else DEFAULT_RETRY_BUDGET),
     }
 
@@ -372,36 +304,17 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
     """The options of the one door to the models (issue: real candidates)."""
     allow_cloud = bool(config.getoption("allow_cloud"))
     raw_cap = by_flag["--budget-cap-usd"]()
-    cap = _float("--budget-cap-usd", raw_cap) if raw_cap is not None else None
+    cap = number("--budget-cap-usd", raw_cap) if raw_cap is not None else None
     if cap is not None and cap <= 0:
-        raise pytest.UsageError(f"--budget-cap-usd: must be > 0, got {cap}")
+        raise UserError(f"--budget-cap-usd: must be > 0, got {cap}")
     if allow_cloud and cap is None:
-        raise pytest.UsageError("--allow-cloud: needs --budget-cap-usd (a cap on what cloud models may cost)")
+        raise UserError("--allow-cloud: needs --budget-cap-usd (a cap on what cloud models may cost)")
     api_base = by_flag["--model-api-base"]()
     if api_base is not None and not re.match(r"^https?://[^\s/]+", api_base.strip()):
-        raise pytest.UsageError(f"--model-api-base: expected an http(s) URL, got {api_base!r}")
-    prices = []
-    raw_prices = by_flag["--price"]() or []
-    # Not _list(): a price itself contains a comma (MODEL=IN,OUT).
-    for entry in [e for chunk in (raw_prices if isinstance(raw_prices, list) else [raw_prices])
-                  for e in str(chunk).split()]:
-        model, sep, rest = entry.partition("=")
-        parts = rest.split(",") if sep else []
-        if not model or len(parts) != 2:
-            raise pytest.UsageError(f"--price: expected MODEL=IN,OUT ($ per million tokens), got {entry!r}")
-        prices.append((model, _float("--price", parts[0], 0.0), _float("--price", parts[1], 0.0)))
-    concurrency = []
-    for entry in _list(by_flag["--max-concurrency"]() or []):
-        provider, sep, n = entry.partition("=")
-        if not sep or not provider:
-            raise pytest.UsageError(f"--max-concurrency: expected PROVIDER=N, got {entry!r}")
-        concurrency.append((provider, _int("--max-concurrency", n, 1)))
-    cache = (by_flag["--modelbench-cache"]() or "readwrite").strip()
-    if cache not in CACHE_MODES:
-        raise pytest.UsageError(f"--modelbench-cache: expected one of {', '.join(CACHE_MODES)}, got {cache!r}")
-    mode = by_flag["--replay-mode"]()
-    if mode is not None and mode.strip() not in REPLAY_MODES:
-        raise pytest.UsageError(f"--replay-mode: expected one of {', '.join(REPLAY_MODES)}, got {mode!r}")
+        raise UserError(f"--model-api-base: expected an http(s) URL, got {api_base!r}")
+    cache = choice("--modelbench-cache", by_flag["--modelbench-cache"](), CACHE_MODES, "readwrite")
+    raw_mode = by_flag["--replay-mode"]()
+    mode = choice("--replay-mode", raw_mode, REPLAY_MODES, "") if raw_mode is not None else None
     raw_iter, raw_turns, raw_timeout = (by_flag[f]() for f in ("--max-iterations", "--max-turns", "--model-timeout"))
     lines = _resolve_model_settings(config, by_flag)
     from pytest_modelbench.models.providers import parse_model_settings
@@ -411,13 +324,13 @@ def _resolve_door(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
         "allow_cloud": allow_cloud,
         "budget_cap_usd": cap,
         "model_api_base": api_base.strip() if api_base else None,
-        "prices": tuple(prices),
-        "max_concurrency": tuple(concurrency),
+        "prices": prices("--price", by_flag["--price"]() or []),
+        "max_concurrency": limits("--max-concurrency", by_flag["--max-concurrency"]() or []),
         "cache_mode": cache,
-        "replay_mode": mode.strip() if mode else None,
-        "max_iterations": _int("--max-iterations", raw_iter, 0) if raw_iter is not None else 3,
-        "max_turns": _int("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
-        "model_timeout": _float("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
+        "replay_mode": mode,
+        "max_iterations": integer("--max-iterations", raw_iter, 0) if raw_iter is not None else 3,
+        "max_turns": integer("--max-turns", raw_turns, 1) if raw_turns is not None else 20,
+        "model_timeout": number("--model-timeout", raw_timeout, 0.1) if raw_timeout is not None else 120.0,
         **_resolve_retries(by_flag),
         "model_settings_lines": lines,
         "model_settings": model_settings,
