@@ -31,6 +31,23 @@ def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (whole pytest --modelbench runs of many seconds each); "
+                          ".ci/run does, so CI runs every test")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --run-slow the slow tests are skipped (shown as skipped, with how to run them), never dropped
+    silently: the quick loop of `pytest -n 2` stays short, and CI runs everything."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (.ci/run and CI do)")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "prerequisite(name): needs bwrap, landlock or chromium; skipped without it, "
                                        f"failed without it when {REQUIRE_SANDBOX}=1")

@@ -75,6 +75,7 @@ def _server(teach: bool):
     return server
 
 
+@pytest.mark.slow
 def test_ci_gate_example_freezes_the_sample_uses_the_cache_and_fails_on_regression(pytester: pytest.Pytester) -> None:
     _copy("ci_gate", pytester)
     taught = _server(teach=True)
@@ -144,6 +145,7 @@ def test_ci_gate_workflow_uses_real_options_and_commands() -> None:
                 assert cmd in subcommands
 
 
+@pytest.mark.slow
 def test_ollama_example_runs_against_a_loopback_stand_in(pytester: pytest.Pytester) -> None:
     _copy("ollama_local", pytester)
     server = _server(teach=False)

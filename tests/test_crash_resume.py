@@ -262,6 +262,7 @@ def test_sigint_writes_an_interrupted_artifact_and_resume_reruns_only_the_rest(p
     assert len(runs) == 1 and runs[0]["status"] == "complete" and len(rows) == 8
 
 
+@pytest.mark.slow
 def test_resume_refuses_an_unknown_run_or_another_configuration(pytester: pytest.Pytester,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     _, marks, _ = _setup(pytester, 1)

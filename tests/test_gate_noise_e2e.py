@@ -33,6 +33,7 @@ def write_cases(folder: Path, server: FakeOpenAI) -> None:
         server.teach(prompt, {"solution.py": gold})
 
 
+@pytest.mark.slow
 def test_noisy_unchanged_model_passes_the_gate_run_after_run_and_a_real_drop_fails(
         pytester: pytest.Pytester) -> None:
     with FakeOpenAI(lifetime=2400, seed=19, qualities={"flaky": 0.8}) as server:

@@ -81,6 +81,7 @@ def test_endless_solution_is_killed_and_the_judge_recovers(problems, checker, tm
     assert _judge(checker, s, gold, tmp_path).all_passed
 
 
+@pytest.mark.slow
 def test_full_humaneval_gold_164_noop_0_under_xdist(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--modelbench", "--sessions", "humaneval", "--models",
                                            "replay/gold,replay/noop", "-n", "2", "-p", "no:cacheprovider")

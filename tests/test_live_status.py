@@ -47,6 +47,7 @@ def test_status_line_words() -> None:
     assert "/ no cap" in status_line(0.0, None, 0, 2, 0) and "2 retries waiting" in status_line(0.0, None, 0, 2, 0)
 
 
+@pytest.mark.slow
 def test_live_line_shown_with_v_and_not_without(pytester: pytest.Pytester) -> None:
     args = ("--modelbench", "-p", "no:cacheprovider", "--runner", "local", "--models", "openai/noop",
             "--sample-size", "1", "--modelbench-cache", "off")

@@ -36,6 +36,7 @@ def _solved(outcomes: list[dict], model: str) -> tuple[int, int]:
     return sum(1 for o in mine if o["solved"]), len(mine)
 
 
+@pytest.mark.slow
 def test_solver_solves_demo_in_agent_mode_and_noop_none(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     result = pytester.runpytest_subprocess(*COMMON, "--models", "openai/solver,openai/noop,openai/garbage",
                                            "--model-api-base", server.base_url, "-n", "2")
@@ -57,6 +58,7 @@ def test_solver_solves_demo_in_agent_mode_and_noop_none(pytester: pytest.Pyteste
     assert fp["openai/solver"]["provider_models"] == ["solver-2026-01-01"] and fp["openai/solver"]["litellm"]
 
 
+@pytest.mark.slow
 def test_text_tool_protocol_and_humaneval_zero_shot(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     pytester.makeini(f"[pytest]\nmodelbench_model_settings =\n    openai/solver-text api_base={server.base_url} "
                      "tools=text\n")
@@ -86,6 +88,7 @@ def test_iterative_mode_feeds_failures_back(pytester: pytest.Pytester, server: F
     result.stdout.fnmatch_lines(["*leaks test output*"])
 
 
+@pytest.mark.slow
 def test_second_identical_run_is_served_from_the_cache(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     args = (*COMMON, "--models", "openai/solver,openai/noop", "--model-api-base", server.base_url, "-k",
             "slugify or inventory or ledger")
@@ -159,6 +162,7 @@ def test_canary_secret_never_reaches_a_cloud_request_the_store_or_the_artifact(p
     assert artifact["outcomes"][0]["solved"] is True
 
 
+@pytest.mark.slow
 def test_concurrency_limit_holds_across_workers(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     server.latency = 0.3
     result = pytester.runpytest_subprocess(*COMMON, "--models", "openai/noop", "--model-api-base", server.base_url,
@@ -170,6 +174,7 @@ def test_concurrency_limit_holds_across_workers(pytester: pytest.Pytester, serve
     assert server.max_in_flight == 1
 
 
+@pytest.mark.slow
 def test_faults_are_retried_or_recorded_never_scored(pytester: pytest.Pytester) -> None:
     with FakeOpenAI(fault_rate=0.2, seed=7, timeout_sleep=3.0, lifetime=600) as faulty:
         faulty.teach_sessions(HumanEvalSource().sessions())
@@ -201,6 +206,7 @@ CALL_USD = 0.02
 CAP_USD = 0.05
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_budget_cap_holds_under_four_workers(pytester: pytest.Pytester, seed: int) -> None:
     with FakeOpenAI(lifetime=600, latency=2.0) as s:

@@ -121,6 +121,7 @@ def _tool_case(folder: Path, tool: str) -> None:
     (folder / f"add-{tool}.modelbench.json").write_text(json.dumps(data))
 
 
+@pytest.mark.slow
 @requires_node
 @pytest.mark.parametrize("tool", ["vitest", "jest"])
 @pytest.mark.parametrize("runner", ["local", pytest.param("bwrap", marks=requires_bwrap)])

@@ -83,6 +83,7 @@ def test_default_run_on_demo_gold_solves_all_noop_none(pytester: pytest.Pytester
     assert sum(v is not None for v in gold_lint) >= 10
 
 
+@pytest.mark.slow
 def test_xdist_leaderboard_equals_serial(pytester: pytest.Pytester) -> None:
     add_cases(pytester.path / "cases")
     args = (*BASE, "--sessions", "cases", "--runner", "local")
@@ -122,6 +123,7 @@ def test_invalid_session_is_skipped_with_reason_and_left_out(pytester: pytest.Py
     assert per_model["replay/gold"]["n"] == 2 and per_model["replay/gold"]["skipped"] == 1
 
 
+@pytest.mark.slow
 def test_min_score_fails_items_and_last_failed_reruns_them(pytester: pytest.Pytester) -> None:
     add_cases(pytester.path / "cases")
     args = ("--modelbench", "--sessions", "cases", "--runner", "local", "--modelbench-min-score", "0.5")
@@ -234,6 +236,7 @@ def pytest_modelbench_source(config, spec):
     assert result.ret == 0
 
 
+@pytest.mark.slow
 def test_interrupted_run_still_writes_its_artifact_marked_interrupted(pytester: pytest.Pytester) -> None:
     add_cases(pytester.path / "cases")
     pytester.makeconftest("""
@@ -274,6 +277,7 @@ def pytest_modelbench_replay(config, session, model, workspace):
 """
 
 
+@pytest.mark.slow
 def test_regression_gate_fails_the_run_that_drops_and_names_the_model(pytester: pytest.Pytester,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     add_cases(pytester.path / "cases")
@@ -307,6 +311,7 @@ def test_regression_gate_fails_the_run_that_drops_and_names_the_model(pytester: 
     assert [r["status"] for r in runs] == ["complete"] * 3
 
 
+@pytest.mark.slow
 def test_baseline_by_path_and_rubric_mismatch_warns_without_gate(pytester: pytest.Pytester,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     add_cases(pytester.path / "cases")

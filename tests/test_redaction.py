@@ -327,6 +327,7 @@ def shared_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     redaction._digest_key.cache_clear()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("shared_key")
 def test_end_to_end_nothing_secret_leaves_and_the_code_is_untouched(pytester: pytest.Pytester) -> None:
     pasted = _pasted()

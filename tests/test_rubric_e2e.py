@@ -56,6 +56,7 @@ def _components(outcome: dict) -> dict[str, float | None]:
     return {c["name"]: c["value"] for c in outcome["components"]}
 
 
+@pytest.mark.slow
 def test_clean_candidate_beats_sloppy_one_on_static_lint_types_complexity(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(SCRIPTED)
     result = pytester.runpytest_subprocess(*COMMON, "--sessions", "humaneval", "--sample-size", "12",
@@ -84,6 +85,7 @@ def server() -> Iterator[FakeOpenAI]:
         yield s
 
 
+@pytest.mark.slow
 def test_scripted_judges(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     args = (*COMMON, "--sessions", "humaneval", "--sample-size", "6", "--models", "replay/gold,replay/noop",
             "--model-api-base", server.base_url)
@@ -105,6 +107,7 @@ def test_scripted_judges(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     prose_run.stdout.fnmatch_lines(["*grading coverage:*none on*llm*"])
 
 
+@pytest.mark.slow
 def test_cost_component_compares_with_the_cheapest(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
     result = pytester.runpytest_subprocess(*COMMON, "--sessions", "humaneval", "--sample-size", "5", "--models",
                                            "replay/gold,openai/solver,openai/solver-b", "--model-api-base",

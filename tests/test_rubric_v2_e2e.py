@@ -51,6 +51,7 @@ def _ranks(artifact: dict) -> dict[str, int]:
     return {r["model"]: r["rank"] for r in artifact["aggregates"]["per_model"]}
 
 
+@pytest.mark.slow
 def test_half_a_fix_sits_between_and_breaking_tests_ranks_below_doing_nothing(pytester: pytest.Pytester) -> None:
     assert GOLD != START and "return a * b" in GOLD
     write_case(pytester.path / "cases", "calc", {"calc.py": START}, {"calc.py": GOLD}, {"tests/test_calc.py": CHECK})

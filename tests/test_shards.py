@@ -169,6 +169,7 @@ def _per_model(artifact: dict) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "median_seconds"} for r in artifact["aggregates"]["per_model"]]
 
 
+@pytest.mark.slow
 def test_shards_merged_equal_the_single_run(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
     # Six of the twelve demo sessions: the shards split the sample the single run takes.
     args = (*BASE, "--sample-size", "6", "--budget-cap-usd", "1")

@@ -36,7 +36,7 @@ def test_ruff_is_clean() -> None:
     assert res.returncode == 0, _show(res)
 
 
-@pytest.mark.slow  # ~10 s with a cold cache (litellm is not analysed: pyproject.toml)
+# ~10 s with a cold cache: litellm is not analysed (pyproject.toml)
 def test_mypy_is_clean(tmp_path: Path) -> None:
     # A cache in tmp_path: nothing is left in the checkout, and a stale cache cannot hide an error.
     res = _run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy_cache"), "pytest_modelbench"])

@@ -130,6 +130,7 @@ def brute_pass_at_k(attempts: list[bool], k: int) -> float:
     return sum(1 for s in subsets if any(s)) / len(subsets)
 
 
+@pytest.mark.slow
 def test_repeats_run_each_item_k_times_with_pass_at_k(pytester: pytest.Pytester) -> None:
     add_function_cases(pytester.path / "cases", fix=3, refactor=0)
     pytester.makeconftest(CANDIDATES)
@@ -178,6 +179,7 @@ def test_ini_twin_of_repeats(pytester: pytest.Pytester) -> None:
         ["cases/fix-0[replay/gold-r0]", "cases/fix-0[replay/gold-r1]"]
 
 
+@pytest.mark.slow
 def test_budget_skipped_items_never_fail_the_gate(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     add_function_cases(pytester.path / "cases", fix=6, refactor=0)
     pytester.makeconftest(CANDIDATES)
