@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from pytest_modelbench.cli.main import main
+from pytest_modelbench.replay.testselect import PytestConfig, TestRun, check_paths, select_tests
 from pytest_modelbench.sampling.sample import stratified_sample
 from pytest_modelbench.sources.transcripts.common import parse_test_command, removed_paths
 from pytest_modelbench.sources.transcripts.index import HistoryIndex
-from pytest_modelbench.sources.transcripts.rebuild import build_session, check_paths
+from pytest_modelbench.sources.transcripts.rebuild import build_session
 from pytest_modelbench.sources.transcripts.simulate import simulate
 from pytest_modelbench.sources.transcripts.source import TranscriptSource
 
@@ -131,7 +132,8 @@ def test_check_command_option_in_a_run(pytester: pytest.Pytester) -> None:
     ran.assert_outcomes(passed=2)
     bad = pytester.runpytest_subprocess(*base, "--check-command", "go test ./...")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--check-command: 'go test ./...' runs go; this version checks with pytest, node --test" in bad.stderr.str()
+    assert ("--check-command: 'go test ./...' runs go; this version checks with pytest, python -m unittest, "
+            "node --test") in bad.stderr.str()
 
 
 def test_transcript_start_is_partial_when_files_are_missing(tmp_path: Path) -> None:
@@ -145,7 +147,7 @@ def test_transcript_start_is_partial_when_files_are_missing(tmp_path: Path) -> N
         session = build_session(index, row, None, tmp_path / "ws")
     assert dict(session.workspace.files) == {"calc.py": BUGGY, "tests/test_calc.py": TEST}
     assert dict(session.gold.files.files) == {"calc.py": FIXED}
-    assert session.check.paths == ("tests/test_calc.py",)
+    assert session.check.paths == ("tests/test_calc.py::test_add",)  # the node id the session ran
     assert session.original.model == "claude-sonnet-4-5-20250929" and session.original.turns == 5
 
 
@@ -187,9 +189,16 @@ def test_removed_paths_and_check_paths() -> None:
     assert removed_paths("rm hello.js && git rm -f old.py") == ["hello.js", "old.py"]
     assert removed_paths("rm -rf build/*") == []
     files = ["pkg/core.py", "pkg/test_core.py", "tests/__init__.py", "tests/test_a.py", "tests/unit/test_b.py"]
+
+    def paths(*args: str) -> list[str]:
+        selection = select_tests(files, TestRun("pytest", args), PytestConfig())
+        return check_paths(files, selection, selection.files.__contains__)
+
     # A folder of tests is kept whole; a test file beside code is named alone (the code stays the candidate's).
-    assert check_paths(files, ["."]) == ["pkg/test_core.py", "tests", "tests/unit"]
-    assert check_paths(files, ["tests"]) == ["tests", "tests/unit"]
+    assert paths(".") == ["pkg/test_core.py", "tests", "tests/unit"]
+    assert paths("tests") == ["tests", "tests/unit"]
+    # Named files and node ids are kept as given.
+    assert paths("tests/test_a.py::test_x", "pkg") == ["tests/test_a.py::test_x", "pkg/test_core.py"]
 
 
 def test_simulate_prefers_what_the_transcript_showed_over_git() -> None:

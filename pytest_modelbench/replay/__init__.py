@@ -106,6 +106,9 @@ def _prepare(session: Session, checker: Checker, folder: Path, coverage: bool) -
     except (WorkspaceError, OSError) as exc:
         return Prepared(pristine, gold_ws, empty, empty, 0.0, {}, problem=str(exc))
     touched = touched_files(pristine, gold_ws)
+    if session.check.command[:1] == ("unsupported",) and len(session.check.command) > 2:
+        # The session's test command could not be resolved (a wrapper the start's files do not explain): say so.
+        return Prepared(pristine, gold_ws, empty, empty, 0.0, touched, problem=session.check.command[2])
     from pytest_modelbench.replay.envs import EnvError
 
     try:

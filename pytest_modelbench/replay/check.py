@@ -27,6 +27,8 @@ from pytest_modelbench.replay.envs import CheckEnv, EnvResolver
 from pytest_modelbench.replay.workspace import prepare_check
 from pytest_modelbench.runners import Mount, Runner, RunRequest, RunResult, kill_group
 
+NOTHING = "modelbench_collects_no_plain_tests"  # a python_classes/python_functions prefix no name starts with
+
 
 @dataclass(frozen=True)
 class CheckRun:
@@ -41,6 +43,9 @@ def run_check(
     coverage: bool = False, env: CheckEnv | None = None,
 ) -> CheckRun:
     """Prepare ``workspace`` for a pytest check (pristine tests and config, hidden files) and run it."""
+    if session.check.command[:1] == ("unsupported",):  # a wrapper that could not be read: its reason, no run
+        reason = session.check.command[2] if len(session.check.command) > 2 else "no test command to run"
+        return CheckRun(TestCounts(0, 0, 0, 0, None, result_file_found=False, detail=reason), None)
     files = prepare_check(session, workspace, pristine)
     with tempfile.TemporaryDirectory(prefix="modelbench-result-", dir=scratch) as tmp:
         return _pytest_check(session, workspace, files, Path(tmp), runner, coverage, env or CheckEnv(sys.executable))
@@ -89,6 +94,10 @@ def _pytest_check(session: Session, workspace: Path, files: list[str], tmp: Path
              f"--junitxml={junit}"]
     for name in session.check.plugins:
         argv += ["-p", name]
+    if session.check.command[:1] == ("unittest",):
+        # What unittest runs: TestCase classes only (pytest collects them whatever python_classes says), not the
+        # plain test_* functions and Test* classes pytest alone would add. The sentinel still takes its twin.
+        argv += ["-o", f"python_classes={NOTHING}", "-o", f"python_functions={NOTHING}"]
     argv += files
     # The project's code comes from the workspace (and its src/ folder) before anything installed in the
     # environment; the overlay lends pytest/coverage to an environment without them. The harness's verdict plugin

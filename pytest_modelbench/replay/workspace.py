@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import difflib
 import os
-import posixpath
 import shutil
 import subprocess
 from pathlib import Path
 
 from pytest_modelbench.errors import UserError
 from pytest_modelbench.records import FileSet, GoldSpec, Session
+from pytest_modelbench.replay.testselect import TestRun, config_folder, file_of, read_pytest_config, select_tests
 
 # Files that change how pytest or the interpreter behaves: restored from the start, or removed when new.
 PROTECTED_NAMES = frozenset(
-    {"conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
-     "sitecustomize.py", "usercustomize.py"}
+    {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "setup.cfg",
+     "pyproject.toml", "sitecustomize.py", "usercustomize.py"}
 )
 IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".git", ".mypy_cache", ".ruff_cache"})
 # Never copied into a workspace: virtual environments (a folder holding pyvenv.cfg) and node_modules are the
@@ -97,7 +97,7 @@ def walk_files(root: Path, *, symlinks: bool = False) -> dict[str, Path]:
 
 def _under(rel: str, paths: tuple[str, ...]) -> bool:
     for p in paths:
-        norm = posixpath.normpath(p)
+        norm = file_of(p)  # a node id (test.py::TestX::test_y) stands for its file
         if norm == "." or rel == norm or rel.startswith(norm + "/"):
             return True
     return False
@@ -109,10 +109,11 @@ def _is_protected(rel: str) -> bool:
 
 
 def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str]:
-    """Restore test files and config from ``pristine``, write the hidden check files, return the test files to run.
+    """Restore test files and config from ``pristine``, write the hidden check files, return what pytest is given.
 
-    The returned list is what a pytest check collects: test files of the start under the check paths plus the
-    check's own test files. Tests a candidate adds do not count.
+    The returned list is what the check's paths select (replay/testselect.py) among the start's files and the
+    check's own files, with the start's pytest configuration: named files and node ids, and the test files found in
+    named folders. Tests a candidate adds do not count.
     """
     start = walk_files(pristine)
     current = walk_files(workspace, symlinks=True)
@@ -133,8 +134,16 @@ def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str
     for rel in check_files:
         clear_path(workspace, rel)
     write_fileset(session.check.files, workspace)
-    candidates = set(check_files) | {rel for rel in start if _under(rel, check_paths)}
-    return sorted(rel for rel in candidates if _is_test_file(rel) and _under(rel, check_paths))
+    style = session.check.command
+    run = TestRun("unittest", check_paths, pattern=style[2]) if style[:1] == ("unittest",) and len(style) > 2 \
+        else TestRun("pytest", check_paths)
+
+    def read(rel: str) -> str | None:
+        path = pristine / rel
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+    config = read_pytest_config(read, config_folder(check_paths))
+    return select_tests(set(start) | set(check_files), run, config).args
 
 
 def clear_path(workspace: Path, rel: str) -> Path:
@@ -160,11 +169,6 @@ def walk_files_of(fs: FileSet) -> set[str]:
     if fs.directory is not None:
         names |= set(walk_files(fs.directory))
     return names
-
-
-def _is_test_file(rel: str) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
 
 
 def _remove(p: Path) -> None:

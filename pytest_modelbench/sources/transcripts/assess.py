@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pytest_modelbench.sources.transcripts.common import parse_test_command
+from pytest_modelbench.sources.transcripts.common import WRAPPED, parse_test_command
 from pytest_modelbench.sources.transcripts.features import SessionFeatures
 from pytest_modelbench.sources.transcripts.git import GitRepo
 from pytest_modelbench.sources.transcripts.simulate import Simulation, relative, simulate
@@ -99,8 +99,11 @@ def check_for(detected: str | None, override: str | None) -> tuple[str | None, s
     parsed = parse_test_command(detected)
     if parsed is not None and parsed.runner in NODE_COMMANDS:
         return detected, ""  # resolved through the start's package.json when the session is rebuilt
+    if parsed is not None and parsed.runner in WRAPPED:
+        return detected, ""  # resolved through the start's files (Makefile, tox.ini, …) when the session is rebuilt
     if parsed is None or not parsed.is_pytest:
         runner = parsed.runner if parsed else "?"
-        return None, (f"its test command runs {runner}, and this version checks with pytest, node --test, vitest "
-                      "or jest only (give a pytest command with --check-command)")
+        return None, (f"its test command runs {runner}, and this version checks with pytest (also through python "
+                      "-m unittest, tox, hatch or make), node --test, vitest or jest only (give a pytest command "
+                      "with --check-command)")
     return detected, ""

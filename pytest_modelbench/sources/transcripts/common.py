@@ -227,6 +227,8 @@ class TestCommand:
         return self.runner == "pytest"
 
 
+# Python test commands read through the project's files when a session is rebuilt (replay/testcommand.py).
+WRAPPED = ("unittest", "python", "hatch", "tox", "make")
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _WRAPPERS = {"uv": ("run",), "poetry": ("run",), "pdm": ("run",), "hatch": ("run",), "pipenv": ("run",),
              "rye": ("run",), "timeout": (), "time": (), "nice": (), "env": (), "sudo": (), "exec": (), "command": ()}
@@ -285,7 +287,8 @@ def _pytest_paths(args: list[str]) -> tuple[str, ...]:
 def parse_test_command(command: str) -> TestCommand | None:
     """The test command inside a shell command line, or None.
 
-    Recognised: ``pytest``/``py.test``, ``python -m pytest`` (any python), ``uv|poetry|pdm|hatch run …``,
+    Recognised: ``pytest``/``py.test``, ``python -m pytest`` (any python), ``python -m unittest``, ``python
+    test*.py``, ``uv|poetry|pdm|hatch run …``, ``hatch test``,
     ``tox``/``nox``, ``npm|yarn|pnpm|bun test`` and ``… run test``, ``npx jest|vitest|mocha``, ``go test``,
     ``cargo test``, ``mix|swift|deno|dart|flutter test``,
     ``make test|check``, ``mvn test``, ``gradle test``, ``dotnet test``, ``bundle exec rspec``.
@@ -295,7 +298,8 @@ def parse_test_command(command: str) -> TestCommand | None:
         return None
     cwd = ""
     for segment in _segments(command):
-        words = _strip_wrappers(_words(segment))
+        raw = _words(segment)
+        words = _strip_wrappers(raw)
         if not words:
             continue
         head = posixpath.basename(words[0])
@@ -308,6 +312,12 @@ def parse_test_command(command: str) -> TestCommand | None:
             runner, rest = "pytest", words[1:]
         elif re.fullmatch(r"python[\d.]*", head) and len(words) >= 3 and words[1] == "-m" and words[2] == "pytest":
             runner, rest = "pytest", words[3:]
+        elif re.fullmatch(r"python[\d.]*", head) and words[1:3] == ["-m", "unittest"]:
+            runner = "unittest"
+        elif re.fullmatch(r"python[\d.]*", head) and len(words) >= 2 and re.search(r"test\w*\.py$", words[1]):
+            runner = "python"  # python test.py: a unittest module run as a script (replay/testcommand.py)
+        elif raw[:1] == ["hatch"] and raw[1:2] in (["run"], ["test"]):
+            runner = "hatch"
         elif head in ("tox", "nox"):
             runner = head
         elif head in ("npm", "yarn", "pnpm", "bun") and len(words) >= 2 and (
@@ -341,9 +351,9 @@ def check_command_problem(command: str | None) -> str | None:
     parsed = parse_test_command(command)
     if parsed is None:
         return f"{command!r} does not run a test suite (expected e.g. 'pytest tests' or 'python -m pytest')"
-    if not parsed.is_pytest and parsed.runner not in ("npm", "yarn", "pnpm", "node", "vitest", "jest"):
-        return (f"{command!r} runs {parsed.runner}; this version checks with pytest, node --test, vitest or jest "
-                "(e.g. 'pytest tests' or 'npm test')")
+    if not parsed.is_pytest and parsed.runner not in ("npm", "yarn", "pnpm", "node", "vitest", "jest", *WRAPPED):
+        return (f"{command!r} runs {parsed.runner}; this version checks with pytest, python -m unittest, node "
+                "--test, vitest or jest (e.g. 'pytest tests' or 'npm test')")
     return None
 
 

@@ -1,5 +1,6 @@
 """Rebuilding an indexed session for a replay: its workspace (a git start extracted once and reused, plus what the
-transcript showed), its gold change, and its check (the session's own pytest command, or ``--check-command``).
+transcript showed), its gold change, and its check (the session's own test command, or ``--check-command``): for
+Python, what that command selects (replay/testselect.py) through its wrappers (replay/testcommand.py).
 
 Pure module: no pytest.
 """
@@ -10,14 +11,24 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
-from pytest_modelbench.sources.transcripts.assess import assess, check_for
-from pytest_modelbench.sources.transcripts.common import is_test_file, parse_test_command
+from pytest_modelbench.replay.testcommand import resolve_command
+from pytest_modelbench.replay.testselect import (
+    check_paths,
+    config_folder,
+    default_args,
+    file_of,
+    read_pytest_config,
+    select_tests,
+)
+from pytest_modelbench.sources.transcripts.assess import NODE_COMMANDS, assess, check_for
+from pytest_modelbench.sources.transcripts.common import parse_test_command
 from pytest_modelbench.sources.transcripts.features import merged_ops, summarize
 from pytest_modelbench.sources.transcripts.git import GitRepo
 from pytest_modelbench.sources.transcripts.simulate import relative
@@ -67,30 +78,24 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         workspace = FileSet(files=tuple(sorted(overlay.items())))
     parsed = parse_test_command(command)
     assert parsed is not None  # check_for accepted it
-    node = not parsed.is_pytest
-    from pytest_modelbench.replay.nodecheck import is_js_test_file
-
-    is_test = is_js_test_file if node else is_test_file
     changed = sim.changed
-    code_changed = [p for p in changed if not is_test(p)]
-    hidden_tests = {p: text for p in changed
-                    if is_test(p) and code_changed and (text := sim.final[p]) is not None}
-    gold_files = {p: text for p in changed if p not in hidden_tests and (text := sim.final[p]) is not None}
     deleted = [p for p in changed if sim.final[p] is None and sim.start.get(p) is not None]
-    if node:
+    if parsed.runner in NODE_COMMANDS:
+        from pytest_modelbench.replay.nodecheck import is_js_test_file
+
+        hidden_tests = _hidden_tests(changed, sim.final, is_js_test_file)
         check = _node_check(workspace, overlay, command, hidden_tests)
         language = "javascript"
     else:
-        base = _command_dir(parsed.cwd, ops, command, features.cwd)
-        files = set(overlay) | set(hidden_tests)
-        if workspace.directory is not None:
-            files |= {p.relative_to(workspace.directory).as_posix() for p in workspace.directory.rglob("*.py")}
-        wanted = [_join(base, p).rstrip("/") for p in parsed.paths] or [base or "."]
-        paths = check_paths(files, wanted)
-        paths += [p for p in hidden_tests if p not in paths]
-        check = CheckSpec(kind="pytest", paths=tuple(paths), timeout=CHECK_TIMEOUT,
-                          files=FileSet(files=tuple(sorted(hidden_tests.items()))))
+        check, tests = _python_check(workspace, overlay, sim.final, command,
+                                     _command_dir("", ops, command, features.cwd), features.cwd)
+        hidden_tests = _hidden_tests(changed, sim.final, tests.__contains__)
+        if check.command[:1] != ("unsupported",):
+            paths = list(check.paths) + [p for p in hidden_tests if not any(
+                _covers(path, p) for path in check.paths)]
+            check = replace(check, paths=tuple(paths), files=FileSet(files=tuple(sorted(hidden_tests.items()))))
         language = features.language if features.language != "unknown" else "python"
+    gold_files = {p: text for p in changed if p not in hidden_tests and (text := sim.final[p]) is not None}
     return Session(
         id=features.session_id,
         source=features.source,
@@ -110,33 +115,52 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
     )
 
 
-def check_paths(files: Iterable[str], wanted: Sequence[str]) -> list[str]:
-    """The check paths for a pytest command given ``wanted`` (its arguments, or its folder).
+def _hidden_tests(changed: Sequence[str], final: dict[str, str | None],
+                  is_test: Callable[[str], bool]) -> dict[str, str]:
+    """The session's own test writes that become the hidden check (only when it changed code too: a session that
+    only wrote tests has those tests as its gold)."""
+    if not any(not is_test(p) for p in changed):
+        return {}
+    return {p: text for p in changed if is_test(p) and (text := final[p]) is not None}
 
-    Everything under a check path is restored from the start before the check runs, so the paths must hold tests,
-    not the code under test: a folder of tests (no other Python modules than ``__init__``/``conftest``) is kept
-    whole, a test file living beside code is named alone. Explicit test files are kept as given.
-    """
-    explicit = [w for w in wanted if w.endswith(".py")]
-    folders = [w for w in wanted if not w.endswith(".py")]
 
-    def under(rel: str) -> bool:
-        return any(f in (".", "") or rel == f or rel.startswith(f + "/") for f in folders)
+def _covers(path: str, rel: str) -> bool:
+    norm = file_of(path)
+    return norm in (".", "") or rel == norm or rel.startswith(norm + "/")
 
-    chosen = [f for f in files if is_test_file(f) and under(f)]
-    by_dir: dict[str, bool] = {}
-    for f in files:
-        if f.endswith(".py") and not is_test_file(f):
-            name = f.rsplit("/", 1)[-1]
-            if name not in ("__init__.py", "conftest.py"):
-                by_dir[f.rsplit("/", 1)[0] if "/" in f else ""] = True
-    out: list[str] = list(explicit)
-    for f in sorted(chosen):
-        folder = f.rsplit("/", 1)[0] if "/" in f else ""
-        target = folder if folder and not by_dir.get(folder) else f
-        if target not in out:
-            out.append(target)
-    return out or list(wanted)
+
+def _python_check(workspace: FileSet, overlay: dict[str, str], final: dict[str, str | None], command: str,
+                  base: str, root: str) -> tuple[CheckSpec, set[str]]:
+    """A Python check: what the session's test command selects (replay/testselect.py), read through its wrappers
+    from the start's files (replay/testcommand.py). Returns the check without its hidden files, and the test files
+    among the start's and the session's files."""
+
+    def read_start(rel: str) -> str | None:
+        if rel in overlay:
+            return overlay[rel]
+        if workspace.directory is not None and (workspace.directory / rel).is_file():
+            return (workspace.directory / rel).read_text(encoding="utf-8", errors="replace")
+        return None
+
+    def read_any(rel: str) -> str | None:
+        text = read_start(rel)
+        return text if text is not None else final.get(rel)
+
+    run = resolve_command(command, read_any, base, root)
+    if run.reason:
+        # A command that cannot be resolved leaves the session out with that reason when it is validated, instead
+        # of failing the whole run here.
+        return CheckSpec(kind="pytest", paths=(), timeout=CHECK_TIMEOUT,
+                         command=("unsupported", command, run.reason)), set()
+    universe = set(overlay) | {p for p, text in final.items() if text is not None}
+    if workspace.directory is not None:
+        universe |= {p.relative_to(workspace.directory).as_posix() for p in workspace.directory.rglob("*.py")}
+    config = read_pytest_config(read_start, config_folder(run.args, run.cwd))
+    selection = select_tests(universe, run, config)
+    tests = selection.files
+    paths = check_paths(universe, selection, tests.__contains__) or list(run.args or default_args(run, config))
+    style = ("unittest", command, run.pattern) if run.style == "unittest" else ()
+    return CheckSpec(kind="pytest", paths=tuple(paths), timeout=CHECK_TIMEOUT, command=style), tests
 
 
 def _join(base: str, rel: str) -> str:
