@@ -99,10 +99,30 @@ def test_declarations_of_pyproject_requirements_and_setup(tmp_path: Path) -> Non
     assert decl.requirement_files == ("requirements-dev.txt",)
     assert not decl.install_project and not decl.empty
 
-    setup_only = tmp_path / "legacy"
-    setup_only.mkdir()
-    (setup_only / "setup.py").write_text("from setuptools import setup\nsetup(name='legacy')\n")
-    assert read_declarations(setup_only).install_project
+    # setup.py / setup.cfg: what `pip install -e .[test]` installs, read without running setup.py ...
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "setup.py").write_text(
+        "from setuptools import setup\nREQUIRES = ['attrs>=22']\n"
+        "setup(name='legacy', install_requires=REQUIRES, tests_require=['mock'],\n"
+        "      extras_require={'test': ['hypothesis'], 'docs': ['sphinx']})\n")
+    (legacy / "setup.cfg").write_text("[options]\ninstall_requires =\n    requests>=2\n    # a comment\n"
+                                      "[options.extras_require]\ntesting = freezegun\n")
+    decl = read_declarations(legacy)
+    assert decl.requirements == ("requests>=2", "freezegun", "attrs>=22", "mock", "hypothesis")
+    assert not decl.install_project
+    # ... a setup.py declaring nothing needs nothing ...
+    (legacy / "setup.cfg").unlink()
+    (legacy / "setup.py").write_text("from setuptools import setup\nsetup(name='legacy')\n")
+    assert read_declarations(legacy).empty
+    # ... and computed values are left to installing the start itself, which runs setup.py.
+    for setup in ("setup(name='x', install_requires=open('req.txt').read().split())\n", "setup(**options)\n"):
+        (legacy / "setup.py").write_text(f"from setuptools import setup\n{setup}")
+        decl = read_declarations(legacy)
+        assert decl.install_project and decl.requirements == (), setup
+    (legacy / "setup.py").unlink()
+    (legacy / "setup.cfg").write_text("[options]\ninstall_requires = file: requirements.in\n")
+    assert read_declarations(legacy).install_project
 
     nothing = tmp_path / "plain"
     nothing.mkdir()

@@ -5,7 +5,9 @@
 1. the repository's own virtual environment (``.venv/`` or ``venv/``) in the folder the session worked in or in the
    start folder of a case file, used read-only, when its interpreter runs here;
 2. otherwise, when the start declares dependencies (``pyproject.toml`` dependencies, test extras and dependency
-   groups; ``requirements*.txt``; ``setup.py`` / ``setup.cfg``), an environment built from those declarations into a
+   groups; ``requirements*.txt``; ``setup.py`` / ``setup.cfg`` ``install_requires``, test extras and
+   ``tests_require``, read as ``pip install -e .[test]`` would install them, or by installing the start itself when
+   they are computed), an environment built from those declarations into a
    content-addressed cache ``<store folder>/envs/<hash>`` (hash of the declaration files, the Python version and the
    installer), built once per declaration on this machine and reused by every session, candidate, repeat and run;
 3. otherwise the harness's own interpreter (what every check used before).
@@ -21,6 +23,8 @@ Pure module: no pytest.
 
 from __future__ import annotations
 
+import ast
+import configparser
 import fcntl
 import hashlib
 import json
@@ -120,14 +124,100 @@ def read_declarations(start: Path) -> Declarations:
         groups = data.get("dependency-groups") or {}
         for name in TEST_GROUPS:
             requirements += _group(groups, name, set())
-        if project is None and ("setup.py" in files or "setup.cfg" in files):
+        legacy = project is None and ("setup.py" in files or "setup.cfg" in files)
+    else:
+        legacy = "setup.py" in files or "setup.cfg" in files
+    if legacy:
+        declared = setup_requirements(files)
+        if declared is None:
             install_project = True
-    elif "setup.py" in files or "setup.cfg" in files:
-        install_project = True
+        else:
+            requirements += declared
     req_files = tuple(name for name in REQUIREMENT_FILES if name in files)
     # A project that lists nothing but pytest needs nothing the harness does not have.
     wanted = tuple(r for r in dict.fromkeys(requirements) if _dist_name(r) not in ("pytest", "coverage"))
     return Declarations(files, wanted, req_files, install_project)
+
+
+# The keywords of setup() that ``pip install -e .[test]`` installs from: the requirements, the test extras and the
+# (deprecated, still common) tests_require.
+SETUP_KEYWORDS = ("install_requires", "extras_require", "tests_require")
+LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, RecursionError, MemoryError)
+
+
+def setup_requirements(files: dict[str, bytes]) -> list[str] | None:
+    """What ``pip install -e .[test]`` installs for a setup.py / setup.cfg project (``install_requires``, the test
+    extras of ``extras_require``, ``tests_require``), read without running setup.py; None when a value is computed
+    (a function call, ``file:``, ``**kwargs``): then the start itself is installed, which runs it."""
+    out: list[str] = []
+    if "setup.cfg" in files:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(files["setup.cfg"].decode("utf-8", errors="replace"))
+        except configparser.Error:
+            return None
+        values = [parser.get("options", "install_requires", fallback=""),
+                  parser.get("options", "tests_require", fallback="")]
+        values += [parser.get("options.extras_require", name, fallback="") for name in TEST_EXTRAS]
+        if any(v.strip().startswith(("file:", "attr:")) for v in values):
+            return None
+        out += [line.strip() for v in values for line in v.splitlines()
+                if line.strip() and not line.strip().startswith("#")]
+    if "setup.py" in files:
+        keywords = _setup_keywords(files["setup.py"])
+        if keywords is None:
+            return None
+        out += [str(r) for r in _listed(keywords.get("install_requires")) + _listed(keywords.get("tests_require"))]
+        extras = keywords.get("extras_require")
+        if extras is not None and not isinstance(extras, dict):
+            return None
+        for name in TEST_EXTRAS:
+            out += [str(r) for r in _listed((extras or {}).get(name))]
+    return out
+
+
+def _listed(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [line for line in value.splitlines() if line.strip()]
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _setup_keywords(source: bytes) -> dict[str, object] | None:
+    """The literal values of setup()'s requirement keywords (also through a module-level name), or None when one is
+    computed or setup() is not called plainly."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    names: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                names[node.targets[0].id] = ast.literal_eval(node.value)
+            except LITERAL_ERRORS:
+                pass
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and (getattr(n.func, "id", None) == "setup" or getattr(n.func, "attr", None) == "setup")]
+    if len(calls) != 1:
+        return None
+    out: dict[str, object] = {}
+    for kw in calls[0].keywords:
+        if kw.arg is None:
+            return None  # setup(**options): not readable without running it
+        if kw.arg not in SETUP_KEYWORDS:
+            continue
+        if isinstance(kw.value, ast.Name):
+            if kw.value.id not in names:
+                return None
+            out[kw.arg] = names[kw.value.id]
+            continue
+        try:
+            out[kw.arg] = ast.literal_eval(kw.value)
+        except LITERAL_ERRORS:
+            return None
+    return out
 
 
 def _group(groups: dict[str, object], name: str, seen: set[str]) -> list[str]:
