@@ -1,0 +1,185 @@
+"""The check runs what the session ran, end to end: git-backed Claude Code sessions over repositories whose tests are
+not named test_*.py, run with unittest, selected by the project's pytest configuration, behind make, or needing a
+dependency declared in setup.py. Each: the gold solves its check and the no-op does not.
+
+No network: the setup.py dependency is a wheel the test writes into a local folder (PIP_NO_INDEX, PIP_FIND_LINKS).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Session
+from pytest_modelbench.replay.check import run_check
+from pytest_modelbench.replay.workspace import write_fileset
+from pytest_modelbench.runners import make_runner
+
+from .attacks import FORGERS
+from .helpers import read_artifacts, requires_bwrap
+from .test_envs import SCALE, make_wheel
+from .transcript_builders import SESSION_START, ClaudeTranscript, git
+
+SID = "33333333-2222-4333-8444-555555555555"
+BUGGY = "def add(a, b):\n    return a - b\n"
+FIXED = "def add(a, b):\n    return a + b\n"
+UNITTEST = ("import unittest\n\nfrom calc import add\n\n\nclass TestAdd(unittest.TestCase):\n"
+            "    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n\n"
+            "if __name__ == '__main__':\n    unittest.main()\n")
+# A plain function unittest does not run: were it collected, it would error (no fixture named x).
+UNITTEST_WITH_HELPER = UNITTEST.replace("class TestAdd", "def test_helper(x):\n    return x\n\n\nclass TestAdd")
+PLAIN_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+PYTEST_STYLE = "from calc import add\n\n\ndef check_add():\n    assert add(2, 3) == 5\n"
+
+
+@pytest.fixture
+def offline_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "tinyunits", "1.0", {"tinyunits/__init__.py": SCALE})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    return wheels
+
+
+def _repo(repo: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "start")
+    return repo
+
+
+def _session(cwd: str, command: str, buggy: str = BUGGY, fixed: str = FIXED,
+             new_test: tuple[str, str, str] | None = None) -> ClaudeTranscript:
+    """Read calc.py, run ``command`` (red), fix add(), maybe extend a test file, run ``command`` again (green)."""
+    t = ClaudeTranscript(SID, cwd, SESSION_START)
+    t.user("add() returns the wrong result, the test fails. Fix it.")
+    t.read("calc.py", buggy)
+    t.bash(command, "F\nFAILED (failures=1)", exit_code=1)
+    t.edit("calc.py", buggy.splitlines()[-1].strip(), fixed.splitlines()[-1].strip(), buggy)
+    if new_test is not None:
+        path, old, new = new_test
+        t.edit(path, old, new, old)
+    t.bash(command, ".\nOK")
+    t.say("Fixed.")
+    return t
+
+
+def _run(pytester: pytest.Pytester, repo: Path, transcript: ClaudeTranscript) -> dict[str, object]:
+    transcript.save(pytester.path / "projects" / "-repo" / f"{SID}.jsonl")
+    result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects",
+                                           "--runner", "local")
+    assert result.ret == 0, result.stdout.str()
+    artifact = read_artifacts(pytester.path / ".modelbench")[-1]
+    return {o["model"]: o["solved"] if o["status"] == "complete" else o["skip_reason"] for o in artifact["outcomes"]}
+
+
+def test_test_py_at_the_root_named_by_the_command(pytester: pytest.Pytester) -> None:
+    # The issue's case: tests in test.py, run with `python -m pytest -q test.py`. The session also adds a test to
+    # test.py: that write becomes the hidden check (test.py is a test because the command names it).
+    start = UNITTEST.replace("        self.assertEqual(add(2, 3), 5)\n",
+                             "        self.assertEqual(add(2, 3), 5)\n\n    def test_zero(self):\n"
+                             "        self.assertEqual(add(0, 0), 0)\n")
+    extended = start.replace("    def test_zero(self):", "    def test_negative(self):\n"
+                                                         "        self.assertEqual(add(-1, -1), -2)\n\n"
+                                                         "    def test_zero(self):")
+    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "test.py": start})
+    t = _session(str(repo), "python -m pytest -q test.py", new_test=("test.py", start, extended))
+    assert _run(pytester, repo, t) == {"replay/gold": True, "replay/noop": False}
+
+
+@pytest.mark.parametrize("command", ["python -m unittest", "python -m unittest discover -s tests -v",
+                                     "python -m unittest tests.test_calc.TestAdd.test_add",
+                                     "python tests/test_calc.py"])
+def test_unittest_only_repository(pytester: pytest.Pytester, command: str) -> None:
+    files = {"calc.py": BUGGY, "tests/__init__.py": "", "tests/test_calc.py": UNITTEST_WITH_HELPER}
+    if command.startswith("python tests/"):
+        # Run as a script, the module finds calc beside the repository root through this path line.
+        files["tests/test_calc.py"] = "import sys, os\nsys.path.insert(0, os.getcwd())\n" + UNITTEST_WITH_HELPER
+    repo = _repo(pytester.path / "repo", files)
+    assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
+
+
+def test_python_files_from_the_projects_configuration(pytester: pytest.Pytester) -> None:
+    repo = _repo(pytester.path / "repo", {
+        "calc.py": BUGGY, "checks/check_calc.py": PYTEST_STYLE,
+        "pyproject.toml": "[tool.pytest.ini_options]\npython_files = ['check_*.py']\npython_functions = ['check_']\n"
+                          "testpaths = ['checks']\n",
+        # Not a test under this configuration: were it run, the gold would fail.
+        "checks/test_wrong.py": "def test_wrong():\n    assert False\n"})
+    assert _run(pytester, repo, _session(str(repo), "pytest -q")) == {"replay/gold": True, "replay/noop": False}
+
+
+def test_make_test_runs_the_command_its_recipe_runs(pytester: pytest.Pytester) -> None:
+    repo = _repo(pytester.path / "repo", {
+        "calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
+        "other/test_broken.py": "def test_broken():\n    assert False\n",
+        "Makefile": "PYTHON ?= python3\n.PHONY: test\ntest:\n\t$(PYTHON) -m pytest -q tests\n"})
+    assert _run(pytester, repo, _session(str(repo), "make test")) == {"replay/gold": True, "replay/noop": False}
+
+
+def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest.Pytester) -> None:
+    repo = _repo(pytester.path / "repo", {
+        "calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
+        "Makefile": "test:\n\t./scripts/run-tests.sh\n"})
+    reasons = _run(pytester, repo, _session(str(repo), "make test"))
+    for model in ("replay/gold", "replay/noop"):
+        assert reasons[model] == (
+            "invalid session: 'make test': the test target of Makefile runs './scripts/run-tests.sh', no test command "
+            "this version checks with (pytest, python -m unittest or a unittest module run with python); give the "
+            "test command it runs with --check-command")
+
+
+def test_setup_py_dependency_from_a_local_wheel(pytester: pytest.Pytester, offline_pip: Path) -> None:
+    buggy = "from tinyunits import scale\n\n\ndef add(a, b):\n    return scale(a - b)\n"
+    fixed = buggy.replace("a - b", "a + b")
+    repo = _repo(pytester.path / "repo", {
+        "calc.py": buggy, "tests/test_calc.py": PLAIN_TEST.replace("== 5", "== 50"),
+        "setup.py": "from setuptools import setup\n\nsetup(name='calc', version='0.1', py_modules=['calc'],\n"
+                    "      install_requires=['tinyunits>=1.0'])\n"})
+    t = _session(str(repo), "python -m pytest -q", buggy=buggy, fixed=fixed)
+    assert _run(pytester, repo, t) == {"replay/gold": True, "replay/noop": False}
+
+
+# -- the verdict of a unittest check is as hard to forge as a pytest one (docs/verdicts.md) -----------------------
+
+UT_TESTS = ("import unittest\n\nfrom calc import add\n\n\nclass TestAdd(unittest.TestCase):\n"
+            "    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n"
+            "    def test_add_negative(self):\n        self.assertEqual(add(-1, 1), 0)\n")
+
+
+@pytest.mark.parametrize("kind", ["local", pytest.param("bwrap", marks=requires_bwrap)])
+def test_unittest_checks_catch_the_forgers(kind: str, tmp_path: Path) -> None:
+    runner, _ = make_runner(kind)
+    session = Session(id="ut", source="t", intent="fix-bug", prompt="p",
+                      workspace=FileSet((("calc.py", FIXED), ("test.py", UT_TESTS))),
+                      check=CheckSpec(paths=("test.py",), timeout=30,
+                                      command=("unittest", "python -m unittest test", "test*.py")),
+                      gold=GoldSpec())
+    pristine = tmp_path / "pristine"
+    write_fileset(session.workspace, pristine)
+    honest = tmp_path / "honest"
+    write_fileset(session.workspace, honest)
+    run = run_check(session, honest, pristine, runner, tmp_path)
+    assert run.counts.all_passed and (run.counts.passed, run.counts.failed) == (2, 0), run.counts
+    for attack in FORGERS:
+        work = tmp_path / attack.name
+        write_fileset(session.workspace, work)
+        (work / "calc.py").write_text(attack.build(None).files["calc.py"])  # type: ignore[arg-type]
+        counts = run_check(session, work, pristine, runner, tmp_path).counts
+        assert not counts.all_passed and counts.passed == 0, (attack.name, counts)
+        if attack.name == "forge-junit-fresh":
+            # This forger names the top-level test_* functions of tests/**/test_*.py in its fresh report; a
+            # unittest module has none, so its report names no test at all: nothing passed, nothing to catch.
+            assert counts.total == 0 and not counts.tampered, counts
+        else:
+            assert counts.tampered.startswith("expected "), (attack.name, counts)
+    broken = tmp_path / "broken"
+    write_fileset(session.workspace, broken)
+    (broken / "calc.py").write_text(BUGGY)
+    counts = run_check(session, broken, pristine, runner, tmp_path).counts
+    assert (counts.passed, counts.failed, counts.tampered) == (0, 2, "")
