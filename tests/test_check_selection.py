@@ -114,12 +114,20 @@ def test_python_files_from_the_projects_configuration(pytester: pytest.Pytester)
     assert _run(pytester, repo, _session(str(repo), "pytest -q")) == {"replay/gold": True, "replay/noop": False}
 
 
-def test_make_test_runs_the_command_its_recipe_runs(pytester: pytest.Pytester) -> None:
-    repo = _repo(pytester.path / "repo", {
-        "calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
-        "other/test_broken.py": "def test_broken():\n    assert False\n",
-        "Makefile": "PYTHON ?= python3\n.PHONY: test\ntest:\n\t$(PYTHON) -m pytest -q tests\n"})
-    assert _run(pytester, repo, _session(str(repo), "make test")) == {"replay/gold": True, "replay/noop": False}
+@pytest.mark.parametrize(("command", "files"), [
+    ("make test", {"Makefile": "PYTHON ?= python3\n.PHONY: test\ntest: lint\n\t$(PYTHON) -m pytest -q $(TESTS)\n"
+                               "lint:\n\truff check .\nTESTS = tests\n"}),
+    ("tox -e py311", {"tox.ini": "[tox]\nenvlist = py311\n[testenv]\ndeps = pytest\ncommands =\n"
+                                 "    pytest -q {posargs:tests}\n"}),
+    ("hatch run test", {"pyproject.toml": "[tool.hatch.envs.default.scripts]\ntest = 'pytest {args:tests}'\n"}),
+    ("uv run --extra test pytest tests", {}),
+    ("poetry run pytest -q tests", {}),
+])
+def test_wrappers_run_the_command_they_wrap(pytester: pytest.Pytester, command: str, files: dict[str, str]) -> None:
+    # other/ holds a failing test: the check runs tests/ only because the wrapped command names it.
+    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
+                                          "other/test_broken.py": "def test_broken():\n    assert False\n", **files})
+    assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
 
 
 def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest.Pytester) -> None:

@@ -180,3 +180,17 @@ def test_tox_without_a_tox_ini_and_from_legacy_tox_ini() -> None:
     legacy = {"pyproject.toml": '[tool.tox]\nlegacy_tox_ini = """\n[testenv]\ncommands = python -m unittest\n"""\n'}
     run = resolve_command("tox -e py", legacy.get)
     assert (run.style, run.args, run.via) == ("unittest", (".",), ("tox -e py",))
+
+
+@pytest.mark.parametrize(("command", "runner"), [
+    ("uv run --extra test pytest tests", "pytest"), ("poetry run pytest -q", "pytest"),
+    ("hatch run pytest x", "pytest"), ("hatch run test", "hatch"), ("hatch test", "hatch"),
+    ("python -m unittest discover", "unittest"), ("python3 tests.py", "python"), ("make test", "make"),
+    ("tox -e py311", "tox"),
+])
+def test_transcripts_see_these_commands_as_test_runs(command: str, runner: str) -> None:
+    from pytest_modelbench.sources.transcripts.common import check_command_problem, parse_test_command
+
+    parsed = parse_test_command(command)
+    assert parsed is not None and parsed.runner == runner
+    assert check_command_problem(command) is None  # usable as --check-command too

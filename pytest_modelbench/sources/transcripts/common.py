@@ -232,6 +232,8 @@ WRAPPED = ("unittest", "python", "hatch", "tox", "make")
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _WRAPPERS = {"uv": ("run",), "poetry": ("run",), "pdm": ("run",), "hatch": ("run",), "pipenv": ("run",),
              "rye": ("run",), "timeout": (), "time": (), "nice": (), "env": (), "sudo": (), "exec": (), "command": ()}
+_RUN_VALUE_OPTS = {"--with", "--extra", "--group", "-p", "--python", "--package", "--env-file", "--project",
+                   "--directory", "--with-requirements", "--index", "--only-group", "--no-extra", "-e", "--env"}
 # pytest options that take a value, so the value is not mistaken for a path.
 _PYTEST_VALUE_OPTS = {"-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "--rootdir", "--junitxml",
                       "--cov", "--cov-report", "--durations", "--deselect", "--ignore", "--ignore-glob",
@@ -264,6 +266,8 @@ def _strip_wrappers(words: list[str]) -> list[str]:
             for expected in _WRAPPERS[head]:
                 if words and words[0] == expected:
                     words = words[1:]
+            while _WRAPPERS[head] and words and words[0].startswith("-"):  # uv run --extra test pytest
+                words = words[2:] if words[0] in _RUN_VALUE_OPTS else words[1:]
         else:
             break
     return words
