@@ -113,7 +113,7 @@ def test_unusable_store_is_a_usage_error_in_pytest_and_exit_2_in_the_cli(pyteste
         (("--modelbench-min-score", "high"), "--modelbench-min-score: expected a number"),
         (("--trend-threshold", "steep"), "--trend-threshold: expected a number"),
         (("--modelbench-tolerance", "2"), "--modelbench-tolerance: must be between 0 and 1"),
-        (("--check-command", "make test"), "--check-command:"),
+        (("--check-command", "cargo test"), "--check-command: 'cargo test' runs cargo"),
         (("--modelbench-resume", " "), "--modelbench-resume: expected a run id, got nothing"),
         (("--modelbench-resume", "bench_00000000_20260101_000000"),
          "--modelbench-resume bench_00000000_20260101_000000: no run with that id in"),

@@ -69,10 +69,10 @@ def _session(cwd: str, command: str, buggy: str = BUGGY, fixed: str = FIXED,
     return t
 
 
-def _run(pytester: pytest.Pytester, repo: Path, transcript: ClaudeTranscript) -> dict[str, object]:
+def _run(pytester: pytest.Pytester, repo: Path, transcript: ClaudeTranscript, *args: str) -> dict[str, object]:
     transcript.save(pytester.path / "projects" / "-repo" / f"{SID}.jsonl")
     result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects",
-                                           "--runner", "local")
+                                           "--runner", "local", *args)
     assert result.ret == 0, result.stdout.str()
     artifact = read_artifacts(pytester.path / ".modelbench")[-1]
     return {o["model"]: o["solved"] if o["status"] == "complete" else o["skip_reason"] for o in artifact["outcomes"]}
@@ -130,16 +130,32 @@ def test_wrappers_run_the_command_they_wrap(pytester: pytest.Pytester, command: 
     assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
 
 
+WRAPPER_REASON = ("no check in its test command: 'make test': the test target of Makefile runs "
+                  "'./scripts/run-tests.sh', no test command this version checks with (pytest, python -m unittest "
+                  "or a unittest module run with python); give the test command it runs with --check-command")
+
+
 def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest.Pytester) -> None:
-    repo = _repo(pytester.path / "repo", {
-        "calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
-        "Makefile": "test:\n\t./scripts/run-tests.sh\n"})
-    reasons = _run(pytester, repo, _session(str(repo), "make test"))
-    for model in ("replay/gold", "replay/noop"):
-        assert reasons[model] == (
-            "invalid session: 'make test': the test target of Makefile runs './scripts/run-tests.sh', no test command "
-            "this version checks with (pytest, python -m unittest or a unittest module run with python); give the "
-            "test command it runs with --check-command")
+    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
+                                          "Makefile": "test:\n\t./scripts/run-tests.sh\n"})
+    _session(str(repo), "make test").save(pytester.path / "projects" / "-repo" / f"{SID}.jsonl")
+    # Known at import: the yield report and `modelbench sessions` give the reason ...
+    listed = pytester.run("modelbench", "sessions", "--sessions", "projects", "--all")
+    assert listed.ret == 0, listed.stderr.str()
+    listed.stdout.fnmatch_lines(["*| no: no check in its test command: 'make test': the test target of*",
+                                 "1 session(s), 0 replayable (0%)",
+                                 "main reasons: 1× no check in its test command"])
+    run = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects")
+    assert run.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    run.stdout.fnmatch_lines(["*nothing to replay: 1 session(s), 0 replayable (0%); main reasons: 1× no check in "
+                              "its test command*"])
+    # ... and a --check-command the start cannot explain either is left out when it is validated, naming it.
+    reasons = _run(pytester, repo, _session(str(repo), "make test"), "--check-command", "make test")
+    assert reasons == {"replay/gold": f"invalid session: {WRAPPER_REASON}",
+                       "replay/noop": f"invalid session: {WRAPPER_REASON}"}
+    # The wrapped command itself, given instead, replays.
+    fixed = _run(pytester, repo, _session(str(repo), "make test"), "--check-command", "python -m pytest tests")
+    assert fixed == {"replay/gold": True, "replay/noop": False}
 
 
 def test_setup_py_dependency_from_a_local_wheel(pytester: pytest.Pytester, offline_pip: Path) -> None:

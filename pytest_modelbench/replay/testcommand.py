@@ -19,10 +19,12 @@ import re
 import shlex
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 
 from pytest_modelbench.replay.testselect import Reader, TestRun
 
 MAX_DEPTH = 6  # wrappers inside wrappers (make -> tox -> pytest); deeper is a loop or not worth following
+NO_CHECK = "no check in its test command"
 SUPPORTED = "pytest, python -m unittest or a unittest module run with python"
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"python[\d.]*")
@@ -44,8 +46,10 @@ def resolve_command(command: str, read: Reader, cwd: str = "", root: str = "") -
     machine is ``root``): a :class:`TestRun`, with ``reason`` set when it cannot be a check."""
     found = _Resolver(read, root).command(command, posixpath.normpath(cwd or "."), (), 0)
     if found is None:
-        return TestRun(command=command, reason=f"{command!r} runs no test command this version checks with "
-                                               f"({SUPPORTED}); give one with --check-command")
+        found = TestRun(command=command, reason=f"{command!r} runs no test command this version checks with "
+                                                f"({SUPPORTED}); give one with --check-command")
+    if found.reason:  # one leading kind for every such reason, so the yield report counts them together
+        return replace(found, reason=f"{NO_CHECK}: {found.reason}")
     return found
 
 

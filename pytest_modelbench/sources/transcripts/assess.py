@@ -9,6 +9,7 @@ Pure module: no pytest.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -33,6 +34,9 @@ class Replay:
     commit: str = ""
     subdir: str = ""
     missing: tuple[str, ...] = ()
+    # Why the session's own test command cannot be a check (a wrapper its start does not explain), "" when it can;
+    # a --check-command given instead makes it irrelevant.
+    check_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,10 +88,45 @@ def assess(features: SessionFeatures, ops: Sequence[dict[str, Any]],
         reason = f"the start of {', '.join(sim.unknown[:3])} is unknown: not in {where}"
     elif not sim.changed:
         reason = "the session changed no files"
+    check_reason = "" if reason else _wrapper_reason(features, ops, sim, _lookup(*git) if git else None)
     replay = Replay(method=method, partial=(not git and bool(sim.missing)),
                     reason=reason, git_root=str(git[0].root) if git else "", commit=git[1] if git else "",
-                    subdir=git[2] if git else "", missing=sim.missing[:20] if not git else ())
+                    subdir=git[2] if git else "", missing=sim.missing[:20] if not git else (),
+                    check_reason=check_reason)
     return replay, sim
+
+
+def _wrapper_reason(features: SessionFeatures, ops: Sequence[dict[str, Any]], sim: Simulation,
+                    lookup: Callable[[str], Any] | None) -> str:
+    """For a wrapped Python test command (make, tox, hatch, unittest, ``python test.py``): why the start's files do
+    not say what it runs, read as the rebuild will read them (replay/testcommand.py); "" otherwise."""
+    command = features.check_command
+    parsed = parse_test_command(command) if command else None
+    if command is None or parsed is None or parsed.runner not in WRAPPED:
+        return ""
+    from pytest_modelbench.replay.testcommand import resolve_command
+
+    def read(rel: str) -> str | None:
+        text = sim.start.get(rel)
+        if text is None and lookup is not None:
+            text = lookup(rel)
+        if text is None:
+            text = sim.final.get(rel)
+        return text if isinstance(text, str) else None
+
+    return resolve_command(command, read, command_dir(ops, command, features.cwd), features.cwd).reason
+
+
+def command_dir(ops: Sequence[dict[str, Any]], command: str, root: str, cd: str = "") -> str:
+    """The folder (relative to the workspace) a test command ran in: Codex's workdir, then a ``cd DIR``."""
+    workdir = next((op.get("cwd") for op in ops if op.get("op") == "test" and op.get("cmd") == command
+                    and op.get("cwd")), "")
+    base = root
+    if workdir:
+        base = workdir
+    if cd:
+        base = cd if os.path.isabs(cd) else os.path.join(base, cd)
+    return relative(base, root) or ""
 
 
 def check_for(detected: str | None, override: str | None) -> tuple[str | None, str]:

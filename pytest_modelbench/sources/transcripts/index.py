@@ -75,12 +75,15 @@ class IndexedSession:
     check_command: str | None
     broken_lines: int
     tokens_status: str = "exact"  # exact | incomplete | unknown (then ``tokens`` is not a count)
+    check_reason: str = ""  # why its own (wrapped) test command cannot be a check; see assess.Replay
 
     def replayable(self, check_override: str | None = None) -> tuple[bool, str]:
-        """``(replayable, reason)``: a rebuildable start, a gold change and a pytest check command."""
+        """``(replayable, reason)``: a rebuildable start, a gold change and a check command."""
         if self.workspace_reason:
             return False, self.workspace_reason
         command, why = check_for(self.check_command, check_override)
+        if command is not None and not check_override and self.check_reason:
+            return False, self.check_reason
         return command is not None, why
 
 
@@ -273,7 +276,8 @@ class HistoryIndex:
             "SELECT key, source, session_id, path, started, prompt, intent, size_band, language, model, calls,"
             " input_tokens, output_tokens, cache_read_tokens, cache_create_tokens, cost_usd, cost_estimated, outcome,"
             " workspace_method, workspace_partial, workspace_reason, check_command, broken_lines,"
-            " json_extract(features_json, '$.tokens_status') AS tokens_status"
+            " json_extract(features_json, '$.tokens_status') AS tokens_status,"
+            " json_extract(replay_json, '$.check_reason') AS check_reason"
             " FROM history_sessions ORDER BY key"
         ).fetchall()
         prefixes = [str(p.expanduser().resolve()) for p in under] if under is not None else None
@@ -292,7 +296,8 @@ class HistoryIndex:
                 cost_usd=r["cost_usd"], cost_estimated=bool(r["cost_estimated"]), outcome=r["outcome"],
                 workspace_method=r["workspace_method"], workspace_partial=bool(r["workspace_partial"]),
                 workspace_reason=r["workspace_reason"], check_command=r["check_command"],
-                broken_lines=r["broken_lines"], tokens_status=r["tokens_status"] or "exact"))
+                broken_lines=r["broken_lines"], tokens_status=r["tokens_status"] or "exact",
+                check_reason=r["check_reason"] or ""))
         return out
 
     def features(self, key: str) -> dict[str, Any]:

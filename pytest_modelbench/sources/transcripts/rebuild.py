@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_modelbench.errors import ModelbenchError
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Original, Session
@@ -27,11 +27,10 @@ from pytest_modelbench.replay.testselect import (
     read_pytest_config,
     select_tests,
 )
-from pytest_modelbench.sources.transcripts.assess import NODE_COMMANDS, assess, check_for
+from pytest_modelbench.sources.transcripts.assess import NODE_COMMANDS, assess, check_for, command_dir
 from pytest_modelbench.sources.transcripts.common import parse_test_command
 from pytest_modelbench.sources.transcripts.features import merged_ops, summarize
 from pytest_modelbench.sources.transcripts.git import GitRepo
-from pytest_modelbench.sources.transcripts.simulate import relative
 
 if TYPE_CHECKING:
     from pytest_modelbench.sources.transcripts.index import HistoryIndex, IndexedSession
@@ -88,7 +87,7 @@ def build_session(index: HistoryIndex, row: IndexedSession, check_override: str 
         language = "javascript"
     else:
         check, tests = _python_check(workspace, overlay, sim.final, command,
-                                     _command_dir("", ops, command, features.cwd), features.cwd)
+                                     command_dir(ops, command, features.cwd), features.cwd)
         hidden_tests = _hidden_tests(changed, sim.final, tests.__contains__)
         if check.command[:1] != ("unsupported",):
             paths = list(check.paths) + [p for p in hidden_tests if not any(
@@ -165,18 +164,6 @@ def _python_check(workspace: FileSet, overlay: dict[str, str], final: dict[str, 
 
 def _join(base: str, rel: str) -> str:
     return f"{base}/{rel}" if base and base != "." else rel
-
-
-def _command_dir(cd: str, ops: Sequence[dict[str, Any]], command: str, root: str) -> str:
-    """The folder (relative to the workspace) a test command ran in: its ``cd DIR`` or Codex's workdir."""
-    workdir = next((op.get("cwd") for op in ops if op.get("op") == "test" and op.get("cmd") == command
-                    and op.get("cwd")), "")
-    base = root
-    if workdir:
-        base = workdir
-    if cd:
-        base = cd if os.path.isabs(cd) else os.path.join(base, cd)
-    return relative(base, root) or ""
 
 
 def _node_check(workspace: FileSet, overlay: dict[str, str], command: str, hidden_tests: dict[str, str]) -> CheckSpec:
