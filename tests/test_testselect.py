@@ -160,7 +160,7 @@ def test_commands_resolve_to_what_they_run(command: str, style: str, args: tuple
                   "command it runs with --check-command"),
     ("make -C sub test", "'make -C sub test': no Makefile in sub to read the target's recipe from"),
     ("make release", "'make release': Makefile has no release target"),
-    ("tox -e lint", "'tox -e lint': the lint environment's commands in tox.ini run no test command"),
+    ("tox -e lint", "'tox -e lint': the lint environment's commands in tox.ini run ['ruff check'], no test command"),
     ("hatch run lint:style", "'hatch run lint:style': the hatch script 'style' runs ['ruff check'], no test command"),
     ("hatch run docs", "'hatch run docs': no script 'docs' for the default environment in "
                        "[tool.hatch.envs.default.scripts] of pyproject.toml"),
@@ -173,6 +173,16 @@ def test_unreadable_wrappers_say_which_and_what_to_do(command: str, reason: str)
     run = resolve_command(command, PROJECT.get, "", "/home/me/repo")
     assert reason in run.reason and run.args == ()
     assert "--check-command" in run.reason or "outside" in run.reason
+
+
+def test_a_check_is_preferred_to_a_script_that_cannot_be_one() -> None:
+    files = {"setup.py": "from setuptools import setup\n", "tox.ini": "[testenv]\ncommands =\n"
+             "    python setup.py check\n    python -m pytest tests\n"}
+    for command in ("python setup.py develop && pytest tests", "tox"):
+        run = resolve_command(command, files.get)
+        assert (run.reason, run.args) == ("", ("tests",)), command
+    alone = resolve_command("python setup.py test", files.get)
+    assert "runs setup.py as a script" in alone.reason
 
 
 def test_tox_without_a_tox_ini_and_from_legacy_tox_ini() -> None:

@@ -2,30 +2,28 @@
 
 ``pytest`` (also through ``python -m``, ``uv run``, ``poetry run``, ``pdm run``, ``coverage run -m``), ``python -m
 unittest`` (discovery with its ``-s``/``-p``/``-t`` arguments, dotted names, file paths) and ``python test.py`` for a
-unittest module are read directly. ``hatch run <script>`` / ``hatch test`` (the scripts of ``[tool.hatch.envs.*]``
-in pyproject.toml or hatch.toml), ``tox [-e env]`` (the env's ``commands`` in tox.ini or pyproject.toml's
-``legacy_tox_ini``) and ``make <target>`` (the target's recipe, its variables expanded) are resolved to the test
-command they wrap, from the start's own files. A wrapper that cannot be read gives a reason naming it and what to
-do. The result is a :class:`~pytest_modelbench.replay.testselect.TestRun` for :mod:`testselect`.
+unittest module are read directly. ``hatch``, ``tox`` and ``make`` are resolved to the test command they wrap, from
+the lines :mod:`wrappers` reads in the start's own files; among several commands (``a && b``, a recipe), the first
+that can be a check wins. A command that cannot be one gives a reason naming it (and the wrapper) and what to do.
+The result is a :class:`~pytest_modelbench.replay.testselect.TestRun` for :mod:`testselect`.
 
 Pure module: no pytest.
 """
 
 from __future__ import annotations
 
-import configparser
 import posixpath
 import re
 import shlex
-import tomllib
-from collections.abc import Callable
 from dataclasses import replace
 
 from pytest_modelbench.replay.testselect import Reader, TestRun
+from pytest_modelbench.replay.wrappers import Wrapped, hatch, make, tox
 
 MAX_DEPTH = 6  # wrappers inside wrappers (make -> tox -> pytest); deeper is a loop or not worth following
 NO_CHECK = "no check in its test command"
 SUPPORTED = "pytest, python -m unittest or a unittest module run with python"
+WRAPPERS = {"hatch": hatch, "tox": tox, "make": make, "gmake": make}
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"python[\d.]*")
 _GENERIC = {"timeout", "time", "nice", "env", "sudo", "exec", "command", "xvfb-run"}
@@ -65,6 +63,7 @@ class _Resolver:
         if depth > MAX_DEPTH:
             return TestRun(command=line, via=via, reason=f"{via[0]!r}: wrappers nest deeper than {MAX_DEPTH} "
                                                          "levels; give the test command with --check-command")
+        first: TestRun | None = None  # a test command that cannot be a check, said when no other one can
         for segment in (s.strip() for s in re.split(r"&&|\|\||;|\n|\|", line)):
             words = _strip(_words(segment))
             if not words:
@@ -75,9 +74,10 @@ class _Resolver:
                 cwd = where if where is not None else cwd
                 continue
             found = self.words(words, head, segment, cwd, via, depth)
-            if found is not None:
+            if found is not None and not found.reason:
                 return found
-        return None
+            first = first or found
+        return first
 
     def words(self, words: list[str], head: str, segment: str, cwd: str, via: tuple[str, ...],
               depth: int) -> TestRun | None:
@@ -89,12 +89,10 @@ class _Resolver:
             return self.words(["python", *rest], "python", segment, cwd, via, depth)
         if _PYTHON.fullmatch(head):
             return self.python(words[1:], segment, cwd, via)
-        if head == "hatch":
-            return self.hatch(words, segment, cwd, via, depth)
-        if head == "tox":
-            return self.tox(words, segment, cwd, via, depth)
-        if head in ("make", "gmake"):
-            return self.make(words, segment, cwd, via, depth)
+        reader = WRAPPERS.get(head)
+        if reader is not None:
+            wrapped = reader(words[1:], self.read, cwd, self.rel)
+            return None if wrapped is None else self.wrapped(wrapped, segment, via, depth)
         return None
 
     def rel(self, path: str, cwd: str) -> str | None:
@@ -197,205 +195,19 @@ class _Resolver:
 
     # -- wrappers ----------------------------------------------------------------------------------------------
 
-    def _inner(self, lines: list[str], cwd: str, via: tuple[str, ...], depth: int,
-               subst: Callable[[str], str] = lambda s: s) -> TestRun | None:
-        for line in lines:
-            found = self.command(subst(line), cwd, via, depth + 1)
-            if found is not None:
+    def wrapped(self, wrapped: Wrapped, segment: str, via: tuple[str, ...], depth: int) -> TestRun:
+        """The test command among the lines a wrapper runs (one that can be a check first), else why not."""
+        first: TestRun | None = None
+        for line in wrapped.lines:
+            found = self.command(line, wrapped.cwd, (*via, segment), depth + 1)
+            if found is not None and not found.reason:
                 return found
-        return None
-
-    def _cannot(self, segment: str, via: tuple[str, ...], why: str) -> TestRun:
+            first = first or found
+        if first is not None:
+            return first
+        why = wrapped.reason or f"{wrapped.runs}, no test command this version checks with ({SUPPORTED})"
         return TestRun(command=segment, via=via, reason=f"{segment!r}: {why}; give the test command it runs with "
                                                         "--check-command")
-
-    def hatch(self, words: list[str], segment: str, cwd: str, via: tuple[str, ...], depth: int) -> TestRun | None:
-        args = words[1:]
-        env = "default"
-        while args and args[0].startswith("-"):
-            if args[0] in ("-e", "--env") and len(args) > 1:
-                env, args = args[1], args[2:]
-            else:
-                env = args[0].split("=", 1)[1] if args[0].startswith("--env=") else env
-                args = args[1:]
-        via = (*via, segment)
-        if args[:1] == ["test"]:
-            # hatch's built-in test command runs pytest in its hatch-test environment, with the arguments after
-            # its own options.
-            rest = [a for a in args[1:] if a not in ("--cover", "-c", "--randomize", "-r", "--all", "-a",
-                                                     "--parallel", "-p", "--retries", "--")]
-            return self.pytest(rest, f"pytest {shlex.join(rest)}".strip(), cwd, via)
-        if args[:1] != ["run"]:
-            return None
-        args = args[1:]
-        while args and args[0].startswith("-"):  # hatch run's own options come before the script
-            args = args[1:]
-        if not args:
-            return None
-        name, rest = args[0], args[1:]
-        if ":" in name:
-            env, name = name.split(":", 1)
-        scripts, where = self.hatch_scripts(cwd, env)
-        if name not in scripts:
-            found = self.command(shlex.join(args), cwd, via, depth + 1)  # hatch run pytest …: a plain command
-            if found is not None:
-                return found
-            return self._cannot(segment, via[:-1], f"no script {name!r} for the {env} environment in {where}")
-        found = self.hatch_script(scripts, name, rest, cwd, via, depth, set())
-        if found is not None:
-            return found
-        return self._cannot(segment, via[:-1], f"the hatch script {name!r} runs {scripts[name]!r}, no test command "
-                                               f"this version checks with ({SUPPORTED})")
-
-    def hatch_script(self, scripts: dict[str, list[str]], name: str, rest: list[str], cwd: str,
-                     via: tuple[str, ...], depth: int, seen: set[str]) -> TestRun | None:
-        seen.add(name)
-        for line in scripts[name]:
-            line = _hatch_args(line, rest)
-            first = line.split(None, 1)
-            if first and first[0] in scripts and first[0] not in seen:  # a script may call another by name
-                found = self.hatch_script(scripts, first[0], shlex.split(first[1]) if len(first) > 1 else [],
-                                          cwd, via, depth + 1, seen)
-            else:
-                found = self.command(line, cwd, via, depth + 1)
-            if found is not None:
-                return found
-        return None
-
-    def hatch_scripts(self, cwd: str, env: str) -> tuple[dict[str, list[str]], str]:
-        """The scripts of hatch environment ``env`` (with those of ``default``, which every environment inherits)."""
-        places = []
-        for name, prefix in (("pyproject.toml", ("tool", "hatch", "envs")), ("hatch.toml", ("envs",))):
-            data = _toml(self.read(posixpath.normpath(posixpath.join(cwd, name))))
-            for key in prefix:
-                data = _table(data, key)
-            places.append((name, data))
-        scripts: dict[str, list[str]] = {}
-        for wanted in dict.fromkeys(("default", env)):
-            for _, envs in places:
-                for key, value in _table(_table(envs, wanted), "scripts").items():
-                    scripts[key] = [value] if isinstance(value, str) else \
-                        [str(v) for v in value] if isinstance(value, list) else []
-        where = f"[tool.hatch.envs.{env}.scripts] of pyproject.toml or [envs.{env}.scripts] of hatch.toml"
-        return scripts, where
-
-    def tox(self, words: list[str], segment: str, cwd: str, via: tuple[str, ...], depth: int) -> TestRun | None:
-        args = words[1:]
-        if args[:1] and args[0] in ("run", "r", "run-parallel", "p"):
-            args = args[1:]
-        envs: list[str] = []
-        posargs: list[str] | None = None
-        i = 0
-        while i < len(args):
-            a = args[i]
-            if a == "--":
-                posargs = args[i + 1:]
-                break
-            if a in ("-e", "--env", "-f", "--factor") and i + 1 < len(args):
-                envs += args[i + 1].split(",")
-                i += 2
-                continue
-            if a.startswith("-e") and len(a) > 2:
-                envs += a[2:].split(",")
-            i += 1
-        via = (*via, segment)
-        ini = self.read(posixpath.normpath(posixpath.join(cwd, "tox.ini")))
-        where = "tox.ini"
-        if ini is None:
-            legacy = _toml(self.read(posixpath.normpath(posixpath.join(cwd, "pyproject.toml"))))
-            value = _table(_table(legacy, "tool"), "tox").get("legacy_tox_ini")
-            ini = value if isinstance(value, str) else None
-            where = "pyproject.toml's [tool.tox] legacy_tox_ini"
-        if ini is None:
-            return self._cannot(segment, via[:-1], "no tox.ini (or legacy_tox_ini in pyproject.toml) to read its "
-                                                   "commands from")
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read_string(ini)
-        except configparser.Error as exc:
-            return self._cannot(segment, via[:-1], f"{where} cannot be read ({str(exc).splitlines()[0]})")
-        if not envs:
-            listed = parser.get("tox", "envlist", fallback="") or parser.get("tox", "env_list", fallback="")
-            envs = [e.strip() for e in re.split(r"[,\n]", _first_braces(listed)) if e.strip()]
-        env = next((e for e in envs if e.startswith("py")), envs[0] if envs else "py")
-        section = f"testenv:{env}" if parser.has_option(f"testenv:{env}", "commands") else "testenv"
-        commands = parser.get(section, "commands", fallback="")
-        if not commands.strip():
-            return self._cannot(segment, via[:-1], f"{where} has no commands for the {env} environment")
-        change = parser.get(section, "changedir", fallback="") or parser.get("testenv", "changedir", fallback="")
-        run_cwd = cwd
-        if change:
-            where_to = self.rel(change.replace("{toxinidir}", "."), cwd)
-            run_cwd = where_to if where_to is not None else cwd
-        back = posixpath.relpath(cwd, run_cwd) if run_cwd != cwd else "."
-        factors = set(env.split("-"))
-        lines = [ln for ln in (_factor_line(line, factors) for line in _joined(commands)) if ln]
-        found = self._inner(lines, run_cwd, via, depth, lambda s: _tox_subst(s, posargs, back))
-        if found is not None:
-            return found
-        return self._cannot(segment, via[:-1], f"the {env} environment's commands in {where} run no test command "
-                                               f"this version checks with ({SUPPORTED})")
-
-    def make(self, words: list[str], segment: str, cwd: str, via: tuple[str, ...], depth: int) -> TestRun | None:
-        args = words[1:]
-        folder, file, targets, overrides = cwd, "", [], {}
-        i = 0
-        while i < len(args):
-            a = args[i]
-            if a in ("-C", "--directory", "-f", "--file", "--makefile") and i + 1 < len(args):
-                if a in ("-C", "--directory"):
-                    folder = self.rel(args[i + 1], folder) or folder
-                else:
-                    file = args[i + 1]
-                i += 2
-                continue
-            if a.startswith("-C") and len(a) > 2:
-                folder = self.rel(a[2:], folder) or folder
-            elif "=" in a and not a.startswith("-"):
-                key, value = a.split("=", 1)
-                overrides[key] = value
-            elif not a.startswith("-"):
-                targets.append(a)
-            i += 1
-        via = (*via, segment)
-        names = [file] if file else ["GNUmakefile", "makefile", "Makefile"]
-        text, name = next(((t, n) for n in names
-                           if (t := self.read(posixpath.normpath(posixpath.join(folder, n)))) is not None),
-                          (None, names[-1]))
-        if text is None:
-            place = f" in {folder}" if folder not in ("", ".") else ""
-            return self._cannot(segment, via[:-1], f"no {name}{place} to read the target's recipe from")
-        variables, rules, first = _makefile(text)
-        variables.update(overrides)
-        target = targets[0] if targets else first
-        if target not in rules:
-            return self._cannot(segment, via[:-1], f"{name} has no {target or 'default'} target")
-        return self.make_target(rules, variables, target, name, segment, folder, via, depth, set())
-
-    def make_target(self, rules: dict[str, tuple[list[str], list[str]]], variables: dict[str, str], target: str,
-                    name: str, segment: str, folder: str, via: tuple[str, ...], depth: int,
-                    seen: set[str]) -> TestRun:
-        seen.add(target)
-        recipe, prereqs = rules[target]
-        for line in recipe:
-            line = _expand(line, variables).lstrip("@-+ \t")
-            m = re.match(r"^(?:make|gmake)\s+(?:-\S+\s+)*([\w.-]+)\s*$", line)
-            if m and m.group(1) in rules and m.group(1) not in seen:  # $(MAKE) other-target: this Makefile
-                found = self.make_target(rules, variables, m.group(1), name, segment, folder, via, depth + 1, seen)
-                if not found.reason:
-                    return found
-                continue
-            inner = self.command(line, folder, via, depth + 1)
-            if inner is not None:
-                return inner
-        for dep in prereqs:
-            if dep in rules and dep not in seen:
-                found = self.make_target(rules, variables, dep, name, segment, folder, via, depth + 1, seen)
-                if not found.reason:
-                    return found
-        shown = "; ".join(_expand(line, variables).lstrip("@-+ \t") for line in recipe)[:200]
-        return self._cannot(segment, via[:-1], f"the {target} target of {name} runs {shown or 'nothing'!r}, no test "
-                                               f"command this version checks with ({SUPPORTED})")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -441,125 +253,3 @@ def _positionals(args: list[str], value_opts: set[str]) -> list[str]:
     return out
 
 
-def _toml(text: str | None) -> dict[str, object]:
-    if text is None:
-        return {}
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}
-
-
-def _table(data: dict[str, object], key: str) -> dict[str, object]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _hatch_args(line: str, args: list[str]) -> str:
-    """Hatch's ``{args}`` / ``{args:default}`` and ``{env:NAME:default}`` / ``{root}`` fields."""
-    joined = shlex.join(args)
-    line = re.sub(r"\{args(?::([^}]*))?\}", lambda m: joined if args else (m.group(1) or ""), line)
-    line = re.sub(r"\{env:[^:}]+(?::([^}]*))?\}", lambda m: m.group(1) or "", line)
-    return line.replace("{root}", ".")
-
-
-def _first_braces(text: str) -> str:
-    """``py{39,310}-x`` -> ``py39-x``: the first of tox's generative names."""
-    return re.sub(r"\{([^{}]*)\}", lambda m: m.group(1).split(",")[0].strip(), text)
-
-
-def _joined(commands: str) -> list[str]:
-    lines: list[str] = []
-    for raw in commands.splitlines():
-        line = raw.strip()
-        if lines and lines[-1].endswith("\\"):
-            lines[-1] = lines[-1][:-1] + " " + line
-        elif line and not line.startswith("#"):
-            lines.append(line)
-    return lines
-
-
-def _factor_line(line: str, factors: set[str]) -> str:
-    """A tox command line with its factor condition (``py311: pytest``) applied: the command, or "" when the
-    condition does not hold for the environment."""
-    m = re.match(r"^([\w!.,-]+):\s+(.*)$", line)
-    if not m:
-        return line
-    wanted = m.group(1).split(",")
-    if any((w[1:] not in factors) if w.startswith("!") else all(p in factors for p in w.split("-")) for w in wanted):
-        return m.group(2)
-    return ""
-
-
-def _tox_subst(line: str, posargs: list[str] | None, back: str) -> str:
-    given = shlex.join(posargs) if posargs else ""
-    line = re.sub(r"\{posargs(?::([^}]*))?\}", lambda m: given if posargs else (m.group(1) or ""), line)
-    line = re.sub(r"\{env:[^:}]+(?::([^}]*))?\}", lambda m: m.group(1) or "", line)
-    line = line.replace("{envpython}", "python").replace("{envbindir}/", "").replace("{toxinidir}", back)
-    return line.replace("[]", given)
-
-
-_ASSIGN = re.compile(r"^(?:export\s+|override\s+)?([A-Za-z_][\w.-]*)\s*(\?=|:::=|::=|:=|\+=|!=|=)\s*(.*)$")
-_RULE = re.compile(r"^([^\t#=:][^=:]*?)\s*::?(?!=)\s*([^;]*?)\s*(?:;\s*(.*))?$")
-
-
-def _makefile(text: str) -> tuple[dict[str, str], dict[str, tuple[list[str], list[str]]], str]:
-    """Variables, rules (target -> (recipe lines, prerequisites)) and the default goal of a Makefile (the plain
-    parts: no functions, no conditionals evaluated)."""
-    variables: dict[str, str] = {}
-    rules: dict[str, tuple[list[str], list[str]]] = {}
-    first = ""
-    current: list[list[str]] = []
-    lines: list[str] = []
-    for raw in text.splitlines():
-        if lines and lines[-1].endswith("\\"):
-            lines[-1] = lines[-1][:-1] + " " + raw.strip()
-        else:
-            lines.append(raw)
-    for line in lines:
-        if line.startswith("\t"):
-            for recipe in current:
-                if line.strip() and not line.strip().startswith("#"):
-                    recipe.append(line.strip())
-            continue
-        stripped = line.split("#", 1)[0].rstrip()
-        if not stripped.strip():
-            continue
-        assign = _ASSIGN.match(stripped)
-        if assign:
-            name, op, value = assign.groups()
-            if op == "+=":
-                variables[name] = f"{variables.get(name, '')} {value}".strip()
-            elif op != "?=" or name not in variables:
-                variables[name] = value
-            current = []
-            continue
-        rule = _RULE.match(stripped)
-        if rule:
-            targets = rule.group(1).split()
-            lines_of: list[str] = []
-            current = [lines_of]
-            for target in targets:
-                rules[target] = (lines_of, rule.group(2).split())
-                if not first and not target.startswith("."):
-                    first = target
-            if rule.group(3):
-                lines_of.append(rule.group(3).strip())
-            continue
-        current = []
-    return variables, rules, first
-
-
-def _expand(line: str, variables: dict[str, str], depth: int = 0) -> str:
-    """``$(NAME)`` / ``${NAME}`` replaced by the Makefile's values (``$(MAKE)`` is make; unknown names are empty, as
-    in make); ``$$`` is ``$``."""
-    def value(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        if name == "MAKE":
-            return variables.get(name, "make")
-        raw = variables.get(name, "")
-        return _expand(raw, variables, depth + 1) if depth < 10 else raw
-
-    line = line.replace("$$", "\0")
-    line = re.sub(r"\$\(([A-Za-z_][\w.-]*)\)|\$\{([A-Za-z_][\w.-]*)\}", value, line)
-    return line.replace("\0", "$")
