@@ -69,16 +69,18 @@ def _session(cwd: str, command: str, buggy: str = BUGGY, fixed: str = FIXED,
     return t
 
 
-def _run(pytester: pytest.Pytester, repo: Path, transcript: ClaudeTranscript, *args: str) -> dict[str, object]:
+def _run(pytester: pytest.Pytester, repo: Path, transcript: ClaudeTranscript, *args: str,
+         runner: str = "local") -> dict[str, object]:
     transcript.save(pytester.path / "projects" / "-repo" / f"{SID}.jsonl")
     result = pytester.runpytest_subprocess("--modelbench", "-p", "no:cacheprovider", "--sessions", "projects",
-                                           "--runner", "local", *args)
+                                           "--runner", runner, *args)
     assert result.ret == 0, result.stdout.str()
     artifact = read_artifacts(pytester.path / ".modelbench")[-1]
     return {o["model"]: o["solved"] if o["status"] == "complete" else o["skip_reason"] for o in artifact["outcomes"]}
 
 
-def test_test_py_at_the_root_named_by_the_command(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("runner", ["local", pytest.param("bwrap", marks=requires_bwrap)])
+def test_test_py_at_the_root_named_by_the_command(pytester: pytest.Pytester, runner: str) -> None:
     # The case: tests in test.py, run with `python -m pytest -q test.py`. The session also adds a test to
     # test.py: that write becomes the hidden check (test.py is a test because the command names it).
     start = UNITTEST.replace("        self.assertEqual(add(2, 3), 5)\n",
@@ -89,7 +91,7 @@ def test_test_py_at_the_root_named_by_the_command(pytester: pytest.Pytester) -> 
                                                          "    def test_zero(self):")
     repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "test.py": start})
     t = _session(str(repo), "python -m pytest -q test.py", new_test=("test.py", start, extended))
-    assert _run(pytester, repo, t) == {"replay/gold": True, "replay/noop": False}
+    assert _run(pytester, repo, t, runner=runner) == {"replay/gold": True, "replay/noop": False}
 
 
 @pytest.mark.parametrize("command", ["python -m unittest", "python -m unittest discover -s tests -v",
@@ -158,7 +160,8 @@ def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest
     assert fixed == {"replay/gold": True, "replay/noop": False}
 
 
-def test_setup_py_dependency_from_a_local_wheel(pytester: pytest.Pytester, offline_pip: Path) -> None:
+@pytest.mark.parametrize("runner", ["local", pytest.param("bwrap", marks=requires_bwrap)])
+def test_setup_py_dependency_from_a_local_wheel(pytester: pytest.Pytester, offline_pip: Path, runner: str) -> None:
     buggy = "from tinyunits import scale\n\n\ndef add(a, b):\n    return scale(a - b)\n"
     fixed = buggy.replace("a - b", "a + b")
     repo = _repo(pytester.path / "repo", {
@@ -166,7 +169,12 @@ def test_setup_py_dependency_from_a_local_wheel(pytester: pytest.Pytester, offli
         "setup.py": "from setuptools import setup\n\nsetup(name='calc', version='0.1', py_modules=['calc'],\n"
                     "      install_requires=['tinyunits>=1.0'])\n"})
     t = _session(str(repo), "python -m pytest -q", buggy=buggy, fixed=fixed)
-    assert _run(pytester, repo, t) == {"replay/gold": True, "replay/noop": False}
+    assert _run(pytester, repo, t, runner=runner) == {"replay/gold": True, "replay/noop": False}
+    # Read from setup.py, not by building the project: no setuptools needed offline, nothing of calc installed.
+    (built,) = [p for p in (pytester.path / ".modelbench" / "envs").iterdir()
+                if (p / ".complete").is_file() and not p.name.startswith(("overlay-", "node-"))]
+    assert not list(built.glob("lib/python*/site-packages/calc*"))
+    assert list(built.glob("lib/python*/site-packages/tinyunits"))
 
 
 # -- the verdict of a unittest check is as hard to forge as a pytest one (docs/verdicts.md) -----------------------
