@@ -94,9 +94,14 @@ def test_test_py_at_the_root_named_by_the_command(pytester: pytest.Pytester, run
     assert _run(pytester, repo, t, runner=runner) == {"replay/gold": True, "replay/noop": False}
 
 
-@pytest.mark.parametrize("command", ["python -m unittest", "python -m unittest discover -s tests -v",
-                                     "python -m unittest tests.test_calc.TestAdd.test_add",
-                                     "python tests/test_calc.py"])
+# One whole run each; the quick loop keeps the first of a kind, CI (--run-slow) runs them all.
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("command", ["python -m unittest",
+                                     pytest.param("python -m unittest discover -s tests -v", marks=SLOW),
+                                     pytest.param("python -m unittest tests.test_calc.TestAdd.test_add", marks=SLOW),
+                                     pytest.param("python tests/test_calc.py", marks=SLOW)])
 def test_unittest_only_repository(pytester: pytest.Pytester, command: str) -> None:
     files = {"calc.py": BUGGY, "tests/__init__.py": "", "tests/test_calc.py": UNITTEST_WITH_HELPER}
     if command.startswith("python tests/"):
@@ -119,11 +124,12 @@ def test_python_files_from_the_projects_configuration(pytester: pytest.Pytester)
 @pytest.mark.parametrize(("command", "files"), [
     ("make test", {"Makefile": "PYTHON ?= python3\n.PHONY: test\ntest: lint\n\t$(PYTHON) -m pytest -q $(TESTS)\n"
                                "lint:\n\truff check .\nTESTS = tests\n"}),
-    ("tox -e py311", {"tox.ini": "[tox]\nenvlist = py311\n[testenv]\ndeps = pytest\ncommands =\n"
-                                 "    pytest -q {posargs:tests}\n"}),
-    ("hatch run test", {"pyproject.toml": "[tool.hatch.envs.default.scripts]\ntest = 'pytest {args:tests}'\n"}),
-    ("uv run --extra test pytest tests", {}),
-    ("poetry run pytest -q tests", {}),
+    pytest.param("tox -e py311", {"tox.ini": "[tox]\nenvlist = py311\n[testenv]\ndeps = pytest\ncommands =\n"
+                                              "    pytest -q {posargs:tests}\n"}, marks=SLOW),
+    pytest.param("hatch run test", {"pyproject.toml": "[tool.hatch.envs.default.scripts]\n"
+                                                      "test = 'pytest {args:tests}'\n"}, marks=SLOW),
+    pytest.param("uv run --extra test pytest tests", {}, marks=SLOW),
+    pytest.param("poetry run pytest -q tests", {}, marks=SLOW),
 ])
 def test_wrappers_run_the_command_they_wrap(pytester: pytest.Pytester, command: str, files: dict[str, str]) -> None:
     # other/ holds a failing test: the check runs tests/ only because the wrapped command names it.
@@ -137,6 +143,7 @@ WRAPPER_REASON = ("no check in its test command: 'make test': the test target of
                   "or a unittest module run with python); give the test command it runs with --check-command")
 
 
+@pytest.mark.slow
 def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest.Pytester) -> None:
     repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
                                           "Makefile": "test:\n\t./scripts/run-tests.sh\n"})
