@@ -7,12 +7,14 @@ No network: the setup.py dependency is a wheel the test writes into a local fold
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Session
 from pytest_modelbench.replay.check import run_check
+from pytest_modelbench.replay.envs import EnvResolver, read_declarations
 from pytest_modelbench.replay.workspace import write_fileset
 from pytest_modelbench.runners import make_runner
 
@@ -222,3 +224,46 @@ def test_unittest_checks_catch_the_forgers(kind: str, tmp_path: Path) -> None:
     (broken / "calc.py").write_text(BUGGY)
     counts = run_check(session, broken, pristine, runner, tmp_path).counts
     assert (counts.passed, counts.failed, counts.tampered) == (0, 2, "")
+
+
+# An in-tree build backend (PEP 517, no build dependency to fetch): the project's requirements are computed when it
+# is built, as a setup.py reading a file would compute them.
+BACKEND = '''
+import base64, hashlib, os, zipfile
+
+def _requires():
+    return [line.strip() for line in open("requirements.in") if line.strip()]
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    info = "calc-0.1.dist-info"
+    files = {"calc.py": open("calc.py").read(),
+             f"{info}/METADATA": "Metadata-Version: 2.1\\nName: calc\\nVersion: 0.1\\n"
+                                 + "".join(f"Requires-Dist: {r}\\n" for r in _requires()),
+             f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
+              f"{len(t.encode())}" for p, t in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = "\\n".join(record) + "\\n"
+    name = "calc-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return name
+'''
+
+
+def test_computed_dependencies_install_the_start_itself(tmp_path: Path, offline_pip: Path) -> None:
+    start = tmp_path / "start"
+    for rel, text in {"_build/backend.py": BACKEND, "requirements.in": "tinyunits>=1.0\n",
+                      "calc.py": "from tinyunits import scale\n",
+                      "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+                                        'backend-path = ["_build"]\n\n[project]\nname = "calc"\nversion = "0.1"\n'
+                                        'dynamic = ["dependencies"]\n'}.items():
+        (start / rel).parent.mkdir(parents=True, exist_ok=True)
+        (start / rel).write_text(text)
+    decl = read_declarations(start)
+    assert decl.install_project and decl.requirements == ()
+    env = EnvResolver("auto", tmp_path / "envs").resolve(start)
+    # What the build computed was installed (the project's own copy too; the check imports the workspace's first).
+    run = subprocess.run([env.python, "-c", "import tinyunits; print(tinyunits.scale(3))"], capture_output=True,
+                         text=True)
+    assert run.stdout.strip() == "30", run.stderr
