@@ -145,6 +145,16 @@ WRAPPER_REASON = ("no check in its test command: 'make test': the test target of
                   "or a unittest module run with python); give the test command it runs with --check-command")
 
 
+def test_the_sessions_own_deselection_applies(pytester: pytest.Pytester) -> None:
+    # The session ran a subset: -k, --deselect and --ignore kept the tests it did not run out. Run whole, the gold
+    # would fail on them.
+    broken = "\n\ndef test_other_broken():\n    assert False\n\n\ndef test_add_flaky():\n    assert False\n"
+    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST + broken,
+                                          "tests/legacy/test_old.py": "def test_add_old():\n    assert False\n"})
+    command = "python -m pytest tests -k add --deselect tests/test_calc.py::test_add_flaky --ignore=tests/legacy"
+    assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
+
+
 @pytest.mark.slow
 def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest.Pytester) -> None:
     repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,

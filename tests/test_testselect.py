@@ -175,6 +175,19 @@ def test_unreadable_wrappers_say_which_and_what_to_do(command: str, reason: str)
     assert "--check-command" in run.reason or "outside" in run.reason
 
 
+def test_pytests_selection_options_are_kept() -> None:
+    run = resolve_command("cd pkg && pytest tests -x -k 'add and not slow' -mfast --deselect tests/test_a.py::test_b "
+                          "--ignore=tests/legacy --ignore ../../outside --tb=short", {}.get)
+    assert run.args == ("pkg/tests",)
+    assert run.options == ("-k", "add and not slow", "-m", "fast", "--deselect", "pkg/tests/test_a.py::test_b",
+                           "--ignore", "pkg/tests/legacy")
+    files = ["pkg/tests/test_a.py", "pkg/tests/legacy/test_old.py", "pkg/tests/legacy_test.py"]
+    # --ignore skips what a folder walk finds under it; a file the command names is still collected (as pytest does).
+    assert select_tests(files, run, PytestConfig()).args == ["pkg/tests/legacy_test.py", "pkg/tests/test_a.py"]
+    named = TestRun("pytest", ("pkg/tests/legacy/test_old.py",), options=("--ignore", "pkg/tests/legacy"))
+    assert select_tests(files, named, PytestConfig()).args == ["pkg/tests/legacy/test_old.py"]
+
+
 def test_a_check_is_preferred_to_a_script_that_cannot_be_one() -> None:
     files = {"setup.py": "from setuptools import setup\n", "tox.ini": "[testenv]\ncommands =\n"
              "    python setup.py check\n    python -m pytest tests\n"}

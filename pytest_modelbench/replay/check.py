@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pytest_modelbench.records import Session, TestCounts
 from pytest_modelbench.replay.envs import CheckEnv, EnvResolver
-from pytest_modelbench.replay.workspace import prepare_check
+from pytest_modelbench.replay.workspace import check_run, prepare_check
 from pytest_modelbench.runners import Mount, Runner, RunRequest, RunResult, kill_group
 
 NOTHING = "modelbench_collects_no_plain_tests"  # a python_classes/python_functions prefix no name starts with
@@ -94,10 +94,17 @@ def _pytest_check(session: Session, workspace: Path, files: list[str], tmp: Path
              f"--junitxml={junit}"]
     for name in session.check.plugins:
         argv += ["-p", name]
-    if session.check.command[:1] == ("unittest",):
+    selected = check_run(session)
+    if selected.style == "unittest":
         # What unittest runs: TestCase classes only (pytest collects them whatever python_classes says), not the
         # plain test_* functions and Test* classes pytest alone would add. The sentinel still takes its twin.
         argv += ["-o", f"python_classes={NOTHING}", "-o", f"python_functions={NOTHING}"]
+    # The session's own -k / -m / --deselect (--ignore already shaped the file list). The sentinel is added after
+    # this deselection, as a twin of a test that stays.
+    options = selected.options
+    for name, value in zip(options[::2], options[1::2], strict=False):
+        if name != "--ignore":
+            argv += [f"{name}={value}"] if name.startswith("--") else [name, value]
     argv += files
     # The project's code comes from the workspace (and its src/ folder) before anything installed in the
     # environment; the overlay lends pytest/coverage to an environment without them. The harness's verdict plugin

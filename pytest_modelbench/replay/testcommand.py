@@ -35,6 +35,7 @@ _PYTEST_VALUE_OPTS = {"-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "
                       "--log-level", "--timeout", "-W", "--confcutdir", "--basetemp", "--dist", "-r",
                       "--cov-config", "--cov-fail-under", "--numprocesses", "--import-mode", "--capture",
                       "--override-ini", "--log-cli-level", "--count", "--reruns", "--random-order-seed"}
+SELECTING = ("-k", "-m", "--deselect", "--ignore")  # pytest options that decide which tests run
 _UNITTEST_VALUE_OPTS = {"-k", "--durations"}
 _PYTHON_VALUE_OPTS = {"-W", "-X", "-c"}
 
@@ -121,7 +122,29 @@ class _Resolver:
         named = self._args(paths, cwd)
         if paths and not named:
             return TestRun(command=segment, via=via, reason=f"{segment!r} names only paths outside the project")
-        return TestRun("pytest", named, cwd, command=segment, via=via)
+        return TestRun("pytest", named, cwd, command=segment, via=via, options=self.selecting(args, cwd))
+
+    def selecting(self, args: list[str], cwd: str) -> tuple[str, ...]:
+        """pytest's selection options in ``args``: ``-k``/``-m`` expressions as given, ``--deselect`` node ids and
+        ``--ignore`` paths relative to the start (those outside it are dropped)."""
+        out: list[str] = []
+        i = 0
+        while i < len(args):
+            a, value = args[i], None
+            name = a.split("=", 1)[0] if a.startswith("--") else a[:2] if a[:2] in ("-k", "-m") else a
+            if name in SELECTING:
+                if "=" in a and a.startswith("--") or (len(a) > 2 and a[:2] in ("-k", "-m")):
+                    value = a.split("=", 1)[1] if a.startswith("--") else a[2:]
+                elif i + 1 < len(args):
+                    value, i = args[i + 1], i + 1
+            i += 1
+            if value is None:
+                continue
+            if name in ("-k", "-m"):
+                out += [name, value]
+            elif (where := self._args([value], cwd)):
+                out += [name, where[0]]
+        return tuple(out)
 
     def python(self, args: list[str], segment: str, cwd: str, via: tuple[str, ...]) -> TestRun | None:
         i = 0

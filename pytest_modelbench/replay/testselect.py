@@ -68,6 +68,15 @@ class TestRun:
     command: str = ""  # the test command itself, after wrappers
     via: tuple[str, ...] = ()  # the wrappers resolved on the way, outermost first (``make test``, ``tox -e py``)
     reason: str = ""  # why the command cannot be run as a check ("" when it can)
+    # pytest's selection options the command gave, passed on to the check: -k/-m expressions, --deselect node ids
+    # and --ignore paths (relative to the start), as (option, value) pairs flattened.
+    options: tuple[str, ...] = ()
+
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """The ``--ignore`` paths: folder walks skip them (pytest does not apply them to named paths)."""
+        return tuple(self.options[i + 1] for i in range(0, len(self.options) - 1, 2)
+                     if self.options[i] == "--ignore")
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,8 @@ def select_tests(files: Collection[str], run: TestRun, config: PytestConfig) -> 
             continue
         matches = [path] if not any(ch in path for ch in "*?[") else _glob_dirs(universe, path)
         for folder in matches:
-            found += [f for f in walk_tests(universe, folder, run, config) if f not in found]
+            found += [f for f in walk_tests(universe, folder, run, config) if f not in found
+                      and not any(f == i or f.startswith(i.rstrip("/") + "/") for i in run.ignored)]
     return Selection(tuple(named), tuple(sorted(found)))
 
 

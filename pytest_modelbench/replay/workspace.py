@@ -134,9 +134,7 @@ def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str
     for rel in check_files:
         clear_path(workspace, rel)
     write_fileset(session.check.files, workspace)
-    style = session.check.command
-    run = TestRun("unittest", check_paths, pattern=style[2]) if style[:1] == ("unittest",) and len(style) > 2 \
-        else TestRun("pytest", check_paths)
+    run = check_run(session)
 
     def read(rel: str) -> str | None:
         path = pristine / rel
@@ -144,6 +142,15 @@ def prepare_check(session: Session, workspace: Path, pristine: Path) -> list[str
 
     config = read_pytest_config(read, config_folder(check_paths))
     return select_tests(set(start) | set(check_files), run, config).args
+
+
+def check_run(session: Session) -> TestRun:
+    """What a pytest check runs: its paths, in the style (and with the options) its ``command`` records, as
+    ``(style, the session's command, unittest pattern, pytest selection options...)``; () is plain pytest."""
+    spec = session.check.command
+    if spec[:1] not in (("pytest",), ("unittest",)) or len(spec) < 3:
+        return TestRun("pytest", session.check.paths)
+    return TestRun(spec[0], session.check.paths, pattern=spec[2], options=tuple(spec[3:]))
 
 
 def clear_path(workspace: Path, rel: str) -> Path:

@@ -158,7 +158,8 @@ def _python_check(workspace: FileSet, overlay: dict[str, str], final: dict[str, 
     selection = select_tests(universe, run, config)
     tests = selection.files
     paths = check_paths(universe, selection, tests.__contains__) or list(run.args or default_args(run, config))
-    style = ("unittest", command, run.pattern) if run.style == "unittest" else ()
+    # (style, the session's command, unittest pattern, pytest's selection options); () for plain pytest, as before.
+    style = (run.style, command, run.pattern, *run.options) if run.style == "unittest" or run.options else ()
     return CheckSpec(kind="pytest", paths=tuple(paths), timeout=CHECK_TIMEOUT, command=style), tests
 
 
