@@ -97,7 +97,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=positive_int, default=3)
     args = parser.parse_args()
-    from pytest_modelbench.replay.envs import EnvResolver, read_declarations
+    from pytest_modelbench.replay.declarations import read_declarations
+    from pytest_modelbench.replay.envs import EnvResolver
 
     with tempfile.TemporaryDirectory(prefix="modelbench-bench-envs-") as tmp:
         root = Path(tmp)

@@ -14,7 +14,8 @@ import pytest
 
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Session
 from pytest_modelbench.replay.check import run_check
-from pytest_modelbench.replay.envs import EnvResolver, read_declarations
+from pytest_modelbench.replay.declarations import read_declarations
+from pytest_modelbench.replay.envs import EnvResolver
 from pytest_modelbench.replay.workspace import write_fileset
 from pytest_modelbench.runners import make_runner
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelbench.replay.envs import EnvError, EnvResolver, env_key, read_declarations
+from pytest_modelbench.replay.declarations import EnvError, read_declarations
+from pytest_modelbench.replay.envs import EnvResolver, env_key
 
 from .helpers import read_artifacts, requires_bwrap
 from .transcript_builders import SESSION_START, ClaudeTranscript, git

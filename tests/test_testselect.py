@@ -212,7 +212,7 @@ def test_tox_without_a_tox_ini_and_from_legacy_tox_ini() -> None:
     ("tox -e py311", "tox"),
 ])
 def test_transcripts_see_these_commands_as_test_runs(command: str, runner: str) -> None:
-    from pytest_modelbench.sources.transcripts.common import check_command_problem, parse_test_command
+    from pytest_modelbench.sources.transcripts.commands import check_command_problem, parse_test_command
 
     parsed = parse_test_command(command)
     assert parsed is not None and parsed.runner == runner

@@ -13,7 +13,7 @@ import pytest
 from pytest_modelbench.cli.main import main
 from pytest_modelbench.replay.testselect import PytestConfig, TestRun, check_paths, select_tests
 from pytest_modelbench.sampling.sample import stratified_sample
-from pytest_modelbench.sources.transcripts.common import parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.commands import parse_test_command, removed_paths
 from pytest_modelbench.sources.transcripts.index import HistoryIndex
 from pytest_modelbench.sources.transcripts.rebuild import build_session
 from pytest_modelbench.sources.transcripts.simulate import simulate

@@ -99,7 +99,7 @@ def load_sources(specs: Sequence[str], root: Path, store: Path | None = None,
 
 def check_command(value: str | None) -> str | None:
     """``--check-command`` validated as the plugin validates it; None when not given."""
-    from pytest_modelbench.sources.transcripts.common import check_command_problem
+    from pytest_modelbench.sources.transcripts.commands import check_command_problem
 
     problem = check_command_problem(value)
     if problem:

@@ -246,7 +246,7 @@ def _resolve_gate(config: pytest.Config, by_flag: dict[str, Callable[[], Any]]) 
 
 def _resolve_history(by_flag: dict[str, Callable[[], Any]], root: Path) -> dict[str, Any]:
     """The options of transcript sources (issue: your own history)."""
-    from pytest_modelbench.sources.transcripts.common import check_command_problem
+    from pytest_modelbench.sources.transcripts.commands import check_command_problem
 
     check = by_flag["--check-command"]()
     problem = check_command_problem(check.strip()) if check else None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pytest_modelbench.sources.transcripts.common import WRAPPED, parse_test_command
+from pytest_modelbench.sources.transcripts.commands import WRAPPED, parse_test_command
 from pytest_modelbench.sources.transcripts.features import SessionFeatures
 from pytest_modelbench.sources.transcripts.git import GitRepo
 from pytest_modelbench.sources.transcripts.simulate import Simulation, relative, simulate

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_modelbench.models.redact import redact
-from pytest_modelbench.sources.transcripts.common import BadLine, opt_field, parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.commands import parse_test_command, removed_paths
+from pytest_modelbench.sources.transcripts.common import BadLine, opt_field
 from pytest_modelbench.sources.transcripts.state import ParserState
 
 FORMAT = "claude-code"

@@ -28,13 +28,13 @@ from typing import Any
 from pytest_modelbench.sources.transcripts.assess import Replay, assess, check_for
 from pytest_modelbench.sources.transcripts.claude_code import ClaudeParser
 from pytest_modelbench.sources.transcripts.codex import CodexParser
+from pytest_modelbench.sources.transcripts.commands import parse_test_command
 from pytest_modelbench.sources.transcripts.common import (
     LINE_ERRORS,
     BadLine,
     Tokens,
     explain_format,
     loads,
-    parse_test_command,
     read_new_lines,
     skippable,
 )

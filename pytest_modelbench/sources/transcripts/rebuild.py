@@ -28,7 +28,7 @@ from pytest_modelbench.replay.testselect import (
     select_tests,
 )
 from pytest_modelbench.sources.transcripts.assess import NODE_COMMANDS, assess, check_for, command_dir
-from pytest_modelbench.sources.transcripts.common import parse_test_command
+from pytest_modelbench.sources.transcripts.commands import parse_test_command
 from pytest_modelbench.sources.transcripts.features import merged_ops, summarize
 from pytest_modelbench.sources.transcripts.git import GitRepo
 
