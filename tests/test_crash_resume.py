@@ -80,8 +80,16 @@ def _setup(pytester: pytest.Pytester, n: int, block: str = "") -> tuple[list[str
     return ids, marks, env
 
 
+# pytest, with Ctrl-C restored to raising KeyboardInterrupt: a process started in the background by a shell without
+# job control (nohup, `cmd &` in a script, some CI runners) inherits SIGINT *ignored*, and Python then installs no
+# KeyboardInterrupt handler, so the SIGINT these tests send would silently do nothing. xdist's workers, started by
+# exec from a process that handles SIGINT, get the default disposition back by themselves.
+PYTEST_WITH_CTRL_C = ("import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "sys.exit(pytest.console_main())")
+
+
 def _args(*extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "--modelbench", "-p", "no:cacheprovider", "--sessions", "cases",
+    return [sys.executable, "-c", PYTEST_WITH_CTRL_C, "--modelbench", "-p", "no:cacheprovider", "--sessions", "cases",
             "--runner", "local", "--models", MODELS, "--modelbench-store", ".modelbench/modelbench.db", *extra]
 
 
@@ -107,11 +115,16 @@ class Run:
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+            self.kill()
             raise AssertionError(f"the run hung; output:\n{self.output[-3000:]}") from None
         self._reader.join(timeout=60)
         return self.proc.returncode, self.output
+
+    def kill(self) -> None:
+        """Stop the whole run now (the test already failed: its own error is what the report must show)."""
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
 
 def _committed(db: Path) -> dict[tuple[str, str], str]:
@@ -160,7 +173,19 @@ def _interrupt(run: Run, marks: Path) -> None:
             time.sleep(0.05)
         if landed():
             return
-    raise AssertionError(f"20 SIGINTs did not stop the run; output:\n{run.output[-3000:]}")
+    raise AssertionError(f"20 SIGINTs did not stop the run (is SIGINT ignored in it? {_sigint_ignored(run.proc.pid)}); "
+                         f"output:\n{run.output[-3000:]}")
+
+
+def _sigint_ignored(pid: int) -> bool | None:
+    """Whether process ``pid`` ignores SIGINT (Linux: the SigIgn mask of /proc/PID/status); None when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    except OSError:
+        return None
+    return None
 
 
 def _each_item_once(artifact: dict, ids: list[str]) -> None:
@@ -193,8 +218,10 @@ def test_kill_9_of_a_worker_loses_no_finished_outcome_and_resume_completes(pytes
         assert run.alive()
         before = _committed(db)
         os.kill(victim, signal.SIGKILL)
-    finally:
-        code, out = run.finish()
+    except BaseException:
+        run.kill()
+        raise
+    code, out = run.finish()
     assert code == pytest.ExitCode.TESTS_FAILED, out[-3000:]
     assert "crashed while running" in out
     runs, rows = read_store(db)
@@ -234,8 +261,10 @@ def test_sigint_writes_an_interrupted_artifact_and_resume_reruns_only_the_rest(p
         _wait(lambda: _blocked(marks, "c1") is not None and COMPLETE in _committed(db).values(),
               "a committed outcome and the blocked replay of c1", run)
         _interrupt(run, marks)
-    finally:
-        code, out = run.finish()
+    except BaseException:
+        run.kill()
+        raise
+    code, out = run.finish()
     assert code == pytest.ExitCode.INTERRUPTED, out[-3000:]
     assert "KeyboardInterrupt" in out
     (artifact,) = read_artifacts(pytester.path / ".modelbench")
@@ -307,8 +336,10 @@ def test_kill_9_of_the_whole_run_keeps_committed_outcomes_and_resume_finishes_it
         before = _committed(db)
         assert run.alive()
         os.killpg(run.proc.pid, signal.SIGKILL)  # no sessionfinish, no artifact: only what was committed survives
-    finally:
-        code, _ = run.finish()
+    except BaseException:
+        run.kill()
+        raise
+    code, _ = run.finish()
     assert code == -signal.SIGKILL
     runs, rows = read_store(db)
     assert runs[0]["status"] == "running" and not (pytester.path / ".modelbench" / "runs").exists()
