@@ -23,6 +23,7 @@ Pure module: no pytest.
 
 from __future__ import annotations
 
+import compileall
 import fcntl
 import hashlib
 import json
@@ -218,7 +219,7 @@ class EnvResolver:
 
     def overlay(self, dists: tuple[str, ...]) -> Path:
         """A folder with the harness's own copies of ``dists`` (pytest and what it needs, coverage), built once."""
-        versions = [f"{d}-{metadata.version(d)}" for d in sorted(dists)]
+        versions = [f"{d}-{metadata.version(d)}" for d in sorted(dists)] + [f"bytecode-{sys.implementation.cache_tag}"]
         folder = self.cache_root / ("overlay-" + hashlib.sha256("\0".join(versions).encode()).hexdigest()[:12])
         with file_lock(folder.with_suffix(".lock")):
             if (folder / ".complete").is_file():
@@ -235,6 +236,9 @@ class EnvResolver:
                     dest = folder / entry
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(src, dest)
+            # Compiled once here: the check mounts the overlay read-only, so without bytecode every check would
+            # compile pytest again (seconds per item). Same interpreter version as the check (see _from_python).
+            compileall.compile_dir(str(folder), quiet=2, workers=1)
             (folder / ".complete").write_text("\n".join(versions) + "\n")
         return folder
 
@@ -279,7 +283,8 @@ def _install(start: Path, decl: Declarations, folder: Path, tool: str) -> None:
     base = getattr(sys, "_base_executable", sys.executable)
     if tool == "uv":
         _run(["uv", "venv", "--quiet", "--python", base, str(folder)], start, "uv venv", decl)
-        pip = ["uv", "pip", "install", "--quiet", "--python", str(folder / "bin" / "python")]
+        # uv leaves bytecode to the first import, which a read-only environment never gets to write: compile now.
+        pip = ["uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", str(folder / "bin" / "python")]
     else:
         _run([base, "-m", "venv", "--without-pip", str(folder)], start, "python -m venv", decl)
         pip = [sys.executable, "-m", "pip", "--python", str(folder / "bin" / "python"), "install",
