@@ -42,3 +42,11 @@ def test_mypy_is_clean(tmp_path: Path) -> None:
     res = _run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy_cache"), "pytest_modelbench"])
     assert res.returncode == 0, _show(res)
     assert "Success: no issues found" in res.stdout, _show(res)
+
+
+def test_the_suites_conftest_loads_without_the_test_extras() -> None:
+    """The README's command (a) installs the plugin without the test extras and runs `pytest --modelbench` in this
+    repository: pytest then loads tests/conftest.py (testpaths), which must not need Hypothesis."""
+    code = "import sys; sys.modules['hypothesis'] = None; import tests.conftest; print('loaded')"
+    res = _run([sys.executable, "-c", code])
+    assert res.returncode == 0 and "loaded" in res.stdout, _show(res)
