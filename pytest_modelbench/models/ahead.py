@@ -61,6 +61,8 @@ class Ahead:
     def __init__(self, door: Door) -> None:
         self.door = door
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified whenever a call made ahead is answered
+        self._running = 0
         self._claims: dict[str, deque[Future[Outcome]]] = {}
         self._queues: dict[str, deque[tuple[Chain, _Call, Future[Outcome]]]] = {}
         self._started = False
@@ -117,11 +119,17 @@ class Ahead:
             self._stopped = True
             dropped = [future for queue in self._queues.values() for _, _, future in queue]
             self._queues.clear()
+            self._idle.notify_all()
             self.dropped = len(dropped)
             self.unused = sum(1 for queue in self._claims.values() for f in queue
                               if f.done() and (f.result() or {}).get("ok") and not (f.result() or {}).get("cached"))
         for future in dropped:
             future.set_result(None)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no call is queued or being made ahead; whether that happened within ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0 and not any(self._queues.values()), timeout)
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -140,7 +148,13 @@ class Ahead:
                 if self._stopped or not queue:
                     return
                 chain, call, future = queue.popleft()
-            self._run(chain, call, future)
+                self._running += 1
+            try:
+                self._run(chain, call, future)
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
 
     def _run(self, chain: Chain, call: _Call, future: Future[Outcome]) -> None:
         messages = list(chain.messages)
@@ -152,8 +166,9 @@ class Ahead:
                 outcome = {"ok": False, "kind": "error", "error": f"door: {type(exc).__name__}: {exc}"}
             next_call: _Call | None = None
             next_future: Future[Outcome] | None = None
-            with self._lock:
+            with self._idle:
                 self.calls += 1
+                self._idle.notify_all()
                 if outcome.get("ok") and turns and not self._stopped:
                     messages += [{"role": "assistant", "content": outcome["message"].get("content") or ""},
                                  {"role": "user", "content": turns.pop(0)}]
