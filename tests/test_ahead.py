@@ -197,6 +197,9 @@ def test_a_crashed_worker_loses_no_call_made_ahead(pytester: pytest.Pytester, se
     assert len(server.requests) == 8
     assert all(o["evidence"]["replay"]["calls_made_ahead"] == 1 for o in artifact["outcomes"]
                if o["status"] == "complete")
+    # The crashed item's call (made ahead while the other items ran) was paid for and never taken: said so.
+    assert any("1 model call(s) made ahead of their items were paid for but not used" in w
+               for w in artifact["warnings"]), artifact["warnings"]
 
 
 def test_no_call_is_made_ahead_when_a_conftest_replays_models_its_way(pytester: pytest.Pytester,
