@@ -228,3 +228,12 @@ def pytest_modelbench_update_json(config, artifact):
     assert result.ret == 0, result.stdout.str()[-3000:]
     (artifact,) = read_artifacts(pytester.path / ".modelbench")
     assert artifact["extra"]["door"]["ahead"] == {"items": 3, "calls": 3, "used": 3, "unused": 0, "dropped": 0}
+
+
+def test_no_call_is_made_ahead_when_the_run_may_stop_early(pytester: pytest.Pytester, server: FakeOpenAI) -> None:
+    result = pytester.runpytest_subprocess(*COMMON, "--model-api-base", server.base_url, "--sample-size", "3", "-x",
+                                           timeout=300)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    (artifact,) = read_artifacts(pytester.path / ".modelbench")
+    assert [o["evidence"]["replay"]["calls_made_ahead"] for o in artifact["outcomes"]] == [0, 0, 0]
+    assert len(server.requests) == 3
