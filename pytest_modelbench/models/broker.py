@@ -144,7 +144,7 @@ class Broker:
             server.broker = self
             server.connections = set()
             server.lock = threading.Lock()
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
                                       name="modelbench-broker")
             thread.start()
             self._threads.append(thread)
