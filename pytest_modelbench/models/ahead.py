@@ -73,6 +73,10 @@ class Ahead:
         self.dropped = 0  # queued calls never started (the run ended or was interrupted first)
         self.unused = 0  # calls answered ahead that no item took (counted when the run stops)
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     def start(self, chains: Sequence[Chain]) -> int:
         """Queue ``chains`` (once per run; later calls do nothing) and start the threads; the number queued."""
         with self._lock:

@@ -116,8 +116,8 @@ def calls_ahead_for(bench: BenchmarkSession, session: Session, model: str) -> bo
 def start_ahead(bench: BenchmarkSession, nodeids: Sequence[str]) -> int:
     """Queue the calls of the items that will run (``nodeids``: the collected items after -k, --lf, deselection,
     shards and resume), in their order, on the controller's door; the number of items queued."""
-    if bench.broker is None or bench.is_worker:
-        return 0
+    if bench.broker is None or bench.is_worker or bench.broker.door.ahead.started:
+        return 0  # (each xdist worker reports its collection; the first one starts everything)
     from pytest_modelbench.models.ahead import Chain
     from pytest_modelbench.replay.modes import first_messages
     from pytest_modelbench.replay.workspace import copy_workspace, write_fileset
