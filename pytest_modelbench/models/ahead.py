@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 from pytest_modelbench.models.providers import provider_of
 
 if TYPE_CHECKING:
-    from pytest_modelbench.models.door import Door, _Call
+    from pytest_modelbench.models.door import Door, PreparedCall
 
 # A future resolves to the call's outcome (the door's reply), or to None when it was dropped before it started.
-Outcome = dict[str, Any] | None
+Answer = dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ class Ahead:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # notified whenever a call made ahead is answered
         self._running = 0
-        self._claims: dict[str, deque[Future[Outcome]]] = {}
-        self._queues: dict[str, deque[tuple[Chain, _Call, Future[Outcome]]]] = {}
+        self._claims: dict[str, deque[Future[Answer]]] = {}
+        self._queues: dict[str, deque[tuple[Chain, PreparedCall, Future[Answer]]]] = {}
         self._started = False
         self._stopped = False
         self.chains = 0  # items whose calls were queued
@@ -140,8 +140,8 @@ class Ahead:
             return {"items": self.chains, "calls": self.calls, "used": self.used, "unused": self.unused,
                     "dropped": self.dropped}
 
-    def _register(self, key: str) -> Future[Outcome]:
-        future: Future[Outcome] = Future()
+    def _register(self, key: str) -> Future[Answer]:
+        future: Future[Answer] = Future()
         self._claims.setdefault(key, deque()).append(future)
         return future
 
@@ -160,16 +160,16 @@ class Ahead:
                     self._running -= 1
                     self._idle.notify_all()
 
-    def _run(self, chain: Chain, call: _Call, future: Future[Outcome]) -> None:
+    def _run(self, chain: Chain, call: PreparedCall, future: Future[Answer]) -> None:
         messages = list(chain.messages)
         turns = list(chain.turns)
         while True:
             try:
-                outcome: dict[str, Any] = self.door._complete(call)
+                outcome: dict[str, Any] = self.door.make(call)
             except Exception as exc:  # a broken call must not leave its item waiting forever
                 outcome = {"ok": False, "kind": "error", "error": f"door: {type(exc).__name__}: {exc}"}
-            next_call: _Call | None = None
-            next_future: Future[Outcome] | None = None
+            next_call: PreparedCall | None = None
+            next_future: Future[Answer] | None = None
             with self._idle:
                 self.calls += 1
                 self._idle.notify_all()

@@ -69,7 +69,7 @@ class DoorConfig:
 
 
 @dataclass(frozen=True)
-class _Call:
+class PreparedCall:
     """One request as the door sends it (after the system prompt and redaction), with its cache key."""
 
     model: str
@@ -150,9 +150,9 @@ class Door:
             made = self.ahead.claim(call.key)
             if made is not None:
                 return made
-        return self._complete(call)
+        return self.make(call)
 
-    def prepare(self, request: dict[str, Any]) -> _Call | dict[str, Any]:
+    def prepare(self, request: dict[str, Any]) -> PreparedCall | dict[str, Any]:
         """What the door sends for ``request`` and its cache key, or the refusal of a cloud model not allowed."""
         model = request["model"]
         cfg = self.config
@@ -177,9 +177,10 @@ class Door:
         # Settings left at their defaults add nothing, so the keys of earlier runs stay valid; any setting given
         # (temperature, top_p, reasoning effort, extras; the system prompt is in the messages) changes the key.
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-        return _Call(model, messages, tools, params, api_base, max_tokens, local, key)
+        return PreparedCall(model, messages, tools, params, api_base, max_tokens, local, key)
 
-    def _complete(self, call: _Call) -> dict[str, Any]:
+    def make(self, call: PreparedCall) -> dict[str, Any]:
+        """Make a prepared call (no claim on calls made ahead: :class:`Ahead` makes its own through here)."""
         cfg, model = self.config, call.model
         cached = self._cache_read(call.key)
         if cached is not None:
