@@ -3,15 +3,15 @@
 What is measured
 ----------------
 A loopback OpenAI-compatible server (``pytest_modelbench.testing.openai_server.FakeOpenAI``)
-runs in this process, answers every chat completion after ``--latency`` seconds (default
-0.5) and has been taught the gold solution of every HumanEval session, so the model
-``openai/solver`` solves each one. Two kinds of run make the same ITEMS (default 96)
-calls to it, each as one fresh subprocess timed end to end with ``time.perf_counter``
-(interpreter start-up, imports, calls, judging and reporting all count):
+runs in this process, answers every chat completion after the case's latency and has
+been taught the gold solution of every HumanEval session, so the model
+``openai/solver`` solves each one. Each case makes ITEMS calls to it from two kinds of
+run, each one fresh subprocess timed end to end with ``time.perf_counter`` (interpreter
+start-up, imports, calls, checks and reporting all count), with the same concurrency:
 
 * bare: ``python -c SCRIPT`` where SCRIPT sets ``LITELLM_LOCAL_MODEL_COST_MAP=True``,
   imports litellm (with ``telemetry``/``suppress_debug_info``/``drop_params`` set as
-  pytest-modelbench sets them) and, from WORKERS threads of a ``ThreadPoolExecutor``,
+  pytest-modelbench sets them) and, from CONCURRENCY threads of a ``ThreadPoolExecutor``,
   calls ``litellm.completion`` once per sampled session with what pytest-modelbench's
   zero-shot replay sends for a HumanEval session: one user message holding the
   session's prompt, ``model="openai/solver"``, ``api_base`` the server,
@@ -22,24 +22,32 @@ calls to it, each as one fresh subprocess timed end to end with ``time.perf_coun
   (``stratified_sample(sessions, ITEMS, seed 0)``), handed over in a JSON file.
 * ours: ``python -m pytest --modelbench -p no:cacheprovider -q --sessions humaneval
   --sample-size ITEMS --models openai/solver --model-api-base URL --modelbench-cache off
-  --rubric tests-only -n WORKERS --modelbench-store DIR/mb.db``, run with its working
-  directory set to a fresh, empty temporary directory (so no project configuration is
-  picked up) and a fresh store each run. It must exit 0 and print ``ITEMS passed``.
-  Its model calls go through litellm in the controller's broker thread; the xdist
-  workers reach it over a Unix socket. The sandbox runner is left at its default.
+  --rubric tests-only -n WORKERS --max-concurrency openai=CONCURRENCY
+  --modelbench-store DIR/mb.db``, run with its working directory set to a fresh, empty
+  temporary directory (so no project configuration is picked up) and a fresh store
+  each run. It must exit 0 and print ``ITEMS passed``. Its model calls go through
+  litellm in the controller's broker, which makes them ahead of their items (up to
+  CONCURRENCY in flight, whatever WORKERS is); the xdist workers check and score. The
+  sandbox runner is left at its default.
+
+The cases (product.md §5 and issue 16: calls in flight are the provider's limit, not -n):
+
+* case 1: 64 items, 2 s per call, ``-n 2``, 32 in flight (bare: 32 threads);
+* case 2: 96 items, 0.5 s per call, ``-n 8``, 8 in flight (the default limit for
+  openai; bare: 8 threads);
+* window: one run of ours (16 items, ``-n 2``, 0.5 s per call, default retry
+  settings) against a server that answers 429 with ``Retry-After`` for 20 seconds from
+  its first request; every item must end solved (read from the run's artifact).
 
 After each run the server must have received exactly ITEMS requests (its request
 log is cleared before every run), and their messages and parameters (model,
 temperature, seed, max_tokens) must be exactly the ones the bare script sends, as a
-multiset; otherwise the script stops with an error.
+multiset; otherwise the script stops with an error. The peak of requests in flight
+the server saw is shown for each run.
 
-One warm-up run of each kind comes first and is not counted (it warms the bytecode
-caches and the OS file cache for both). Then the counted rounds alternate
+Per case one warm-up run of each kind comes first and is not counted (it warms the
+bytecode caches and the OS file cache for both). Then the counted rounds alternate
 bare, ours, bare, ours, ... so that drift in machine load hits both alike.
-
-With ``--rate-limit-window S`` the comparison is replaced by one run of ours against a
-server that answers 429 with ``Retry-After`` for S seconds from its first request; with
-the default retry settings every item must end solved (read from the run's artifact).
 
 Memory
 ------
@@ -71,16 +79,19 @@ passes the environment through unchanged. The header says which was used.
 
 How to read the output
 ----------------------
-One line per counted round with both times in seconds and the summed peak memory of
-each, then the medians, ``ratio ours/bare = X.XX (target <= 1.5)`` (ours may take at
-most 1.5 times as long as the bare script) and ``summed peak memory = N MB (target <=
-1024 MB)`` (the median over the counted rounds of ours), and for each target whether
-it is met. The script reports; it exits 0 whatever the results, and non-zero only when
-a run fails or a check on a run fails.
+Per case: one line per counted round with both times in seconds, the summed peak
+memory of each and the peak of requests in flight, then the medians, ``ratio
+ours/bare = X.XX (target <= 1.3)`` (ours may take at most 1.3 times as long as the
+bare script) and ``summed peak memory = N MB (target <= 1024 MB)`` (the median over
+the counted rounds of ours), and for each target whether it is met. The script
+reports; it exits 0 whatever the results, and non-zero only when a run fails or a
+check on a run fails (an item not solved through the 429 window is such a failure).
 
 Usage::
 
-    python bench/llm_throughput.py [--rounds N] [--items N] [--workers N] [--latency S] [--keep-env]
+    python bench/llm_throughput.py [--cases 1,2,window] [--rounds N] [--keep-env]
+    python bench/llm_throughput.py --cases custom --items N --workers N --latency S --concurrency N
+    python bench/llm_throughput.py --cases window --rate-limit-window S --items N --workers N
 """
 
 from __future__ import annotations
@@ -105,7 +116,7 @@ from typing import Any
 
 from _common import BYTECODE_VAR, BenchError, RunResult, describe_env, failure, positive_int  # noqa: E402 - bench/ is on sys.path when run as a script
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.3
 TARGET_MEMORY_MB = 1024
 COMMAND_TIMEOUT_S = 900.0
 SAMPLE_INTERVAL_S = 0.05
@@ -202,34 +213,63 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class Case:
+    name: str
+    items: int
+    latency: float
+    workers: int
+    concurrency: int
+
+
+CASES = {
+    "1": Case("case 1", 64, 2.0, 2, 32),
+    "2": Case("case 2", 96, 0.5, 8, 8),
+}
+WINDOW = Case("window", 16, 0.5, 2, 8)
+WINDOW_SECONDS = 20.0
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Time pytest-modelbench's model calls (litellm in the controller's broker, xdist workers) "
-        "against a bare threaded litellm script on HumanEval, and measure pytest-modelbench's summed peak memory.",
+        description="Time pytest-modelbench's model calls (litellm in the controller's broker, calls made ahead of "
+        "their items, xdist workers) against a bare threaded litellm script with the same concurrency on HumanEval, "
+        "measure pytest-modelbench's summed peak memory, and run it through a 429 window.",
     )
     parser.add_argument(
-        "--rounds", type=positive_int, default=3, help="counted rounds of each kind (default 3, minimum 1)"
+        "--cases", default="1,2,window",
+        help="comma-separated: 1 (64 items, 2 s, -n 2, 32 in flight), 2 (96 items, 0.5 s, -n 8, 8 in flight), "
+             "window (a 429 window, every item solved), custom (--items/--workers/--latency/--concurrency); "
+             "default 1,2,window",
     )
     parser.add_argument(
-        "--items", type=positive_int, default=96, help="HumanEval sessions = calls per run (default 96)"
+        "--rounds", type=positive_int, default=3, help="counted rounds of each kind per case (default 3, minimum 1)"
+    )
+    parser.add_argument("--items", type=positive_int, default=None, help="custom and window: items (calls)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="custom and window: xdist workers (-n)")
+    parser.add_argument(
+        "--latency", type=non_negative_float, default=None, help="custom and window: seconds per answer"
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=8, help="xdist workers (-n) for ours, threads for bare (default 8)"
+        "--concurrency", type=positive_int, default=None,
+        help="custom: calls in flight (--max-concurrency openai=N for ours, threads for bare; default --workers)",
     )
     parser.add_argument(
-        "--latency", type=non_negative_float, default=0.5, help="seconds the server takes per answer (default 0.5)"
-    )
-    parser.add_argument(
-        "--rate-limit-window", type=non_negative_float, default=0.0, metavar="S",
-        help="instead of the comparison: one run of ours, with default retry settings, against a server that answers "
-             "429 (Retry-After) for S seconds from its first request; every item must be solved",
+        "--rate-limit-window", type=non_negative_float, default=WINDOW_SECONDS, metavar="S",
+        help=f"window: seconds the server answers 429 (Retry-After) from its first request (default "
+             f"{WINDOW_SECONDS:g})",
     )
     parser.add_argument(
         "--keep-env",
         action="store_true",
         help=f"keep the environment as is (by default {BYTECODE_VAR} is removed for both commands)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in args.cases if c not in (*CASES, "window", "custom")]
+    if unknown or not args.cases:
+        parser.error(f"--cases: unknown case(s) {unknown or args.cases}; choose among 1, 2, window, custom")
+    return args
 
 
 def child_env(keep_env: bool) -> dict[str, str]:
@@ -468,12 +508,14 @@ class Ours:
 
     name = "ours"
 
-    def __init__(self, workdir: Path, env: Mapping[str, str], server: Server, items: int, workers: int) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str], server: Server, items: int, workers: int,
+                 concurrency: int) -> None:
         self.workdir = workdir
         self.env = env
         self.server = server
         self.items = items
         self.workers = workers
+        self.concurrency = concurrency
         self.passed = re.compile(rf"(?<!\d){items} passed\b")
         self._count = 0
 
@@ -483,7 +525,8 @@ class Ours:
             "--sessions", "humaneval", "--sample-size", str(self.items),
             "--models", MODEL, "--model-api-base", self.server.base_url,
             "--modelbench-cache", "off", "--rubric", "tests-only",
-            "-n", str(self.workers), "--modelbench-store", str(store),
+            "-n", str(self.workers), "--max-concurrency", f"openai={self.concurrency}",
+            "--modelbench-store", str(store),
         ]
 
     def run(self) -> tuple[float, Memory]:
@@ -510,24 +553,26 @@ def fmt_mb(mb: float) -> str:
     return f"{mb:6.0f} MB"
 
 
-def rate_limit_window(args: argparse.Namespace) -> None:
+def rate_limit_window(args: argparse.Namespace, case: Case) -> None:
     """One run of ours through a 429 window of the loopback server, with the default retry settings."""
     from pytest_modelbench.sources.humaneval import HumanEvalSource
 
     env = child_env(args.keep_env)
-    print(f"llm_throughput: pytest-modelbench through a {args.rate_limit_window:g}-second 429 window (Retry-After), "
-          "default retry settings")
-    print(f"items: {args.items}; workers: {args.workers}; server latency: {args.latency}s per call")
+    print(f"\n== {case.name}: pytest-modelbench through a {args.rate_limit_window:g}-second 429 window "
+          "(Retry-After), default retry settings")
+    print(f"items: {case.items}; workers: {case.workers}; server latency: {case.latency}s per call")
     sessions = list(HumanEvalSource().sessions())
-    prompts = sample_prompts(sessions, args.items)
-    server = Server(args.latency, sessions, prompts)
+    prompts = sample_prompts(sessions, case.items)
+    server = Server(case.latency, sessions, prompts)
     try:
         with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
-            ours = Ours(Path(tmp), env, server, args.items, args.workers)
+            ours = Ours(Path(tmp), env, server, case.items, case.workers, case.concurrency)
             run_dir = Path(tmp) / "run001"
             cwd = run_dir / "cwd"
             cwd.mkdir(parents=True)
             cmd = ours.command(run_dir / "mb.db")
+            cmd.remove("--max-concurrency")
+            cmd.remove(f"openai={case.concurrency}")  # the default limit, as the default settings
             server.reset()
             server.fake.rate_limit(args.rate_limit_window, "seconds")
             result, _ = run_sampled(cmd, cwd, env, XDIST_WORKER_MARKER)
@@ -539,41 +584,37 @@ def rate_limit_window(args: argparse.Namespace) -> None:
             retried = sum(1 for o in outcomes if o["evidence"].get("replay", {}).get("retried_calls"))
             print(f"ours {fmt(result.seconds)}: {solved}/{len(outcomes)} solved; {retried} item(s) waited or retried; "
                   f"server: {server.fake.rate_limited} answer(s) 429, {len(server.fake.requests)} requests in all")
-            if solved != args.items or len(outcomes) != args.items:
-                raise BenchError(f"only {solved} of {args.items} items solved through the 429 window")
+            if solved != case.items or len(outcomes) != case.items:
+                raise BenchError(f"only {solved} of {case.items} items solved through the 429 window")
             print("rate-limit target met (every item solved)")
     finally:
         server.close()
 
 
-def benchmark(args: argparse.Namespace) -> None:
+def throughput(args: argparse.Namespace, case: Case) -> None:
     from pytest_modelbench.sources.humaneval import HumanEvalSource
 
-    if args.rate_limit_window > 0:
-        rate_limit_window(args)
-        return
     env = child_env(args.keep_env)
-    print("llm_throughput: bare threaded litellm vs pytest-modelbench (broker + xdist) on HumanEval")
-    print(f"python: {sys.executable} ({platform.python_version()}), cpus: {os.cpu_count()}")
-    print(f"environment: {describe_env(args.keep_env)}")
-    print(f"items: {args.items}; workers: {args.workers} (-n / threads); server latency: {args.latency}s per call; "
-          f"rounds: {args.rounds} (+1 warm-up each, not counted)")
-
+    print(f"\n== {case.name}: {case.items} items, {case.latency}s per call, -n {case.workers}, "
+          f"{case.concurrency} in flight (bare: {case.concurrency} threads); rounds: {args.rounds} (+1 warm-up each, "
+          "not counted)")
     sessions = list(HumanEvalSource().sessions())
-    prompts = sample_prompts(sessions, args.items)
-    server = Server(args.latency, sessions, prompts)
+    prompts = sample_prompts(sessions, case.items)
+    server = Server(case.latency, sessions, prompts)
     try:
         with tempfile.TemporaryDirectory(prefix="mb-bench-") as tmp:
             root = Path(tmp)
             (root / "bare").mkdir()
             (root / "ours").mkdir()
-            bare = Bare(root / "bare", env, server, prompts, args.workers)
-            ours = Ours(root / "ours", env, server, args.items, args.workers)
+            bare = Bare(root / "bare", env, server, prompts, case.concurrency)
+            ours = Ours(root / "ours", env, server, case.items, case.workers, case.concurrency)
 
             warm_bare, warm_bare_mem = bare.run()
+            peak_bare = server.fake.max_in_flight
             warm_ours, warm_ours_mem = ours.run()
-            print(f"warm-up      bare {fmt(warm_bare)} {fmt_mb(warm_bare_mem.counted_mb)}   "
-                  f"ours {fmt(warm_ours)} {fmt_mb(warm_ours_mem.counted_mb)}")
+            peak_ours = server.fake.max_in_flight
+            print(f"warm-up      bare {fmt(warm_bare)} {fmt_mb(warm_bare_mem.counted_mb)} {peak_bare:3} in flight   "
+                  f"ours {fmt(warm_ours)} {fmt_mb(warm_ours_mem.counted_mb)} {peak_ours:3} in flight")
 
             times_bare: list[float] = []
             times_ours: list[float] = []
@@ -581,13 +622,15 @@ def benchmark(args: argparse.Namespace) -> None:
             mem_ours: list[Memory] = []
             for i in range(1, args.rounds + 1):
                 t, m = bare.run()
+                peak_bare = server.fake.max_in_flight
                 times_bare.append(t)
                 mem_bare.append(m.counted_mb)
                 t, m = ours.run()
+                peak_ours = server.fake.max_in_flight
                 times_ours.append(t)
                 mem_ours.append(m)
-                print(f"round {i:<3}    bare {fmt(times_bare[-1])} {fmt_mb(mem_bare[-1])}   "
-                      f"ours {fmt(times_ours[-1])} {fmt_mb(mem_ours[-1].counted_mb)}")
+                print(f"round {i:<3}    bare {fmt(times_bare[-1])} {fmt_mb(mem_bare[-1])} {peak_bare:3} in flight   "
+                      f"ours {fmt(times_ours[-1])} {fmt_mb(mem_ours[-1].counted_mb)} {peak_ours:3} in flight")
                 print(f"             ours memory: {mem_ours[-1].describe()}")
     finally:
         server.close()
@@ -596,14 +639,32 @@ def benchmark(args: argparse.Namespace) -> None:
     med_ours = statistics.median(times_ours)
     ratio = med_ours / med_bare
     med_mem = statistics.median(m.counted_mb for m in mem_ours)
-    floor = -(-args.items // args.workers) * args.latency
+    floor = -(-case.items // case.concurrency) * case.latency
     print(f"median       bare {fmt(med_bare)} {fmt_mb(statistics.median(mem_bare))}   "
           f"ours {fmt(med_ours)} {fmt_mb(med_mem)}")
-    print(f"(server latency alone: {floor:.2f}s = ceil({args.items}/{args.workers}) calls x {args.latency}s)")
+    print(f"(server latency alone: {floor:.2f}s = ceil({case.items}/{case.concurrency}) calls x {case.latency}s)")
     print(f"ratio ours/bare = {ratio:.2f} (target <= {TARGET_RATIO})")
     print(f"summed peak memory = {med_mem:.0f} MB (target <= {TARGET_MEMORY_MB} MB)")
     print("time target met" if ratio <= TARGET_RATIO else "time target NOT met")
     print("memory target met" if med_mem <= TARGET_MEMORY_MB else "memory target NOT met")
+
+
+def benchmark(args: argparse.Namespace) -> None:
+    print("llm_throughput: bare threaded litellm vs pytest-modelbench (broker, calls made ahead, xdist) on HumanEval")
+    print(f"python: {sys.executable} ({platform.python_version()}), cpus: {os.cpu_count()}; "
+          f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"environment: {describe_env(args.keep_env)}")
+    for name in args.cases:
+        if name in CASES:
+            throughput(args, CASES[name])
+        elif name == "custom":
+            workers = args.workers or 8
+            throughput(args, Case("custom", args.items or 96, 0.5 if args.latency is None else args.latency,
+                                  workers, args.concurrency or workers))
+        else:
+            rate_limit_window(args, Case(WINDOW.name, args.items or WINDOW.items,
+                                         WINDOW.latency if args.latency is None else args.latency,
+                                         args.workers or WINDOW.workers, WINDOW.concurrency))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

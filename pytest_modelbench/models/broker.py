@@ -144,7 +144,7 @@ class Broker:
             server.broker = self
             server.connections = set()
             server.lock = threading.Lock()
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
                                       name="modelbench-broker")
             thread.start()
             self._threads.append(thread)
@@ -176,7 +176,8 @@ class Broker:
             return {"ok": True, "requests_sent": self.door.requests_sent, "cache_hits": self.door.cache_hits,
                     "refused_connections": len(refusals), "refusals": refusals[:20],
                     "connections": dict(self.connections),
-                    "in_flight": self.door.in_flight, "retries_waiting": self.door.retries_waiting}
+                    "in_flight": self.door.in_flight, "retries_waiting": self.door.retries_waiting,
+                    "ahead": self.door.ahead.stats()}
         return {"ok": False, "kind": "error", "error": f"unknown op {op!r}"}
 
     def close(self) -> None:

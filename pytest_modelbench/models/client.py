@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_modelbench.errors import ModelbenchError
+from pytest_modelbench.models.ahead import request_for
 from pytest_modelbench.models.broker import BrokerClient
 
 
@@ -17,7 +18,7 @@ class ModelCallError(ModelbenchError, RuntimeError):
         super().__init__(message)
         self.kind = kind
         self.errors = errors or []
-        self.attempt_log = attempt_log or []  # every HTTP attempt of the call (door._call_with_retries)
+        self.attempt_log = attempt_log or []  # every HTTP attempt of the call (attempts.call_with_retries)
 
 
 class OverBudget(ModelCallError):
@@ -40,6 +41,7 @@ class Reply:
     provider_model: str | None
     errors: list[str] = field(default_factory=list)
     attempt_log: list[dict[str, Any]] = field(default_factory=list)  # every HTTP attempt: waits, status, timing
+    ahead: bool = False  # the door made this call ahead of the item (models/ahead.py)
 
 
 class ModelClient:
@@ -53,10 +55,7 @@ class ModelClient:
 
     def complete(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                  max_tokens: int | None = None) -> Reply:
-        request = {"op": "complete", "model": model, "messages": messages, "tools": tools, "max_tokens": max_tokens}
-        if self.repeat:
-            request["repeat"] = self.repeat
-        reply = self.broker.call(request)
+        reply = self.broker.call(request_for(model, messages, tools, max_tokens, self.repeat))
         if not reply.get("ok"):
             kind = reply.get("kind", "error")
             cls = {"over-budget": OverBudget, "cloud-not-allowed": CloudNotAllowed}.get(kind, ModelCallError)
@@ -73,6 +72,7 @@ class ModelClient:
             provider_model=reply.get("provider_model"),
             errors=list(reply.get("errors") or []),
             attempt_log=list(reply.get("attempt_log") or []),
+            ahead=bool(reply.get("ahead")),
         )
 
     def budget(self) -> dict[str, Any]:

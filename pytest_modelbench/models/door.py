@@ -2,11 +2,9 @@
 
 It enforces, in this order: the cloud opt-in, redaction for cloud models, the response cache, the price and the
 budget reservation, the per-provider concurrency limit, the per-call timeout and retries (429, 5xx, timeouts,
-connection errors, malformed bodies) within a retry budget, then settles the ledger and records the fingerprint.
-
-Retries wait what the provider asked for (``Retry-After``, ``retry-after-ms`` or a rate-limit reset header) and at
-least an exponential backoff; a 429 holds the provider for *every* caller of the door (:class:`ProviderGate`), so
-the workers back off together instead of each one hammering a provider that is already refusing.
+connection errors, malformed bodies) within a retry budget (``attempts.py``), then settles the ledger and records the
+fingerprint. A request whose call the door already made ahead of its item (``ahead.py``) is answered with that call's
+outcome instead of a second call.
 """
 
 from __future__ import annotations
@@ -14,15 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_modelbench.models.ahead import Ahead
+from pytest_modelbench.models.attempts import call_with_retries
 from pytest_modelbench.models.budget import Ledger
 from pytest_modelbench.models.providers import (
     DEFAULT_CONCURRENCY,
@@ -31,7 +29,7 @@ from pytest_modelbench.models.providers import (
     is_local,
     provider_of,
 )
-from pytest_modelbench.models.ratelimit import ProviderGate, backoff, retry_after
+from pytest_modelbench.models.ratelimit import ProviderGate
 from pytest_modelbench.models.redact import redact_obj
 
 MESSAGE_OVERHEAD_TOKENS = 16  # chat formatting tokens per message, generously
@@ -39,8 +37,6 @@ MESSAGE_OVERHEAD_TOKENS = 16  # chat formatting tokens per message, generously
 # 600 s): up to 20 retries within 10 minutes, backing off from 1 s to at most 60 s between attempts.
 DEFAULT_MAX_RETRIES = 20
 DEFAULT_RETRY_BUDGET = 600.0
-# Answers that mean "the provider as a whole is refusing for now": every caller of it waits, not only this one.
-HOLD_STATUSES = frozenset({429, 503, 529})
 
 
 @dataclass(frozen=True)
@@ -72,6 +68,20 @@ class DoorConfig:
         return is_local(model, self.api_base_for(model), self.settings(model).cloud)
 
 
+@dataclass(frozen=True)
+class PreparedCall:
+    """One request as the door sends it (after the system prompt and redaction), with its cache key."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    tools: Any
+    params: dict[str, Any]
+    api_base: str | None
+    max_tokens: int
+    local: bool
+    key: str
+
+
 class Door:
     """Lives in the broker (one per run). Thread-safe: the broker serves each worker request on its own thread."""
 
@@ -92,6 +102,8 @@ class Door:
         self.on_change: Callable[[], None] | None = None
         self.cache_hits = 0
         self.gate = ProviderGate()
+        self.cancelled = threading.Event()
+        self.ahead = Ahead(self)
 
     # -- litellm, lazily ----------------------------------------------------------------------------------------
 
@@ -128,7 +140,20 @@ class Door:
 
     # -- the call -----------------------------------------------------------------------------------------------
 
-    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+    def complete(self, request: dict[str, Any], ahead: bool = False) -> dict[str, Any]:
+        """One call (or its cached answer, or the outcome of the same call made ahead of its item). ``ahead`` is
+        set by :class:`Ahead` for the calls it makes, which must never wait on themselves."""
+        call = self.prepare(request)
+        if isinstance(call, dict):
+            return call
+        if not ahead:
+            made = self.ahead.claim(call.key)
+            if made is not None:
+                return made
+        return self.make(call)
+
+    def prepare(self, request: dict[str, Any]) -> PreparedCall | dict[str, Any]:
+        """What the door sends for ``request`` and its cache key, or the refusal of a cloud model not allowed."""
         model = request["model"]
         cfg = self.config
         local = cfg.is_local(model)
@@ -152,12 +177,19 @@ class Door:
         # Settings left at their defaults add nothing, so the keys of earlier runs stay valid; any setting given
         # (temperature, top_p, reasoning effort, extras; the system prompt is in the messages) changes the key.
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-        cached = self._cache_read(key)
+        return PreparedCall(model, messages, tools, params, api_base, max_tokens, local, key)
+
+    def make(self, call: PreparedCall) -> dict[str, Any]:
+        """Make a prepared call (no claim on calls made ahead: :class:`Ahead` makes its own through here)."""
+        cfg, model = self.config, call.model
+        cached = self._cache_read(call.key)
         if cached is not None:
             with self._fp_lock:
                 self.cache_hits += 1
             self._changed()
             return {**cached, "ok": True, "cached": True, "cost_usd": 0.0, "attempts": 0}
+        if self.cancelled.is_set():
+            return {"ok": False, "kind": "cancelled", "error": "the run was interrupted before this call was made"}
         if self.ledger.exhausted:
             return {"ok": False, "kind": "over-budget", "error": "the budget cap has been reached"}
         price = self.price(model)
@@ -165,7 +197,8 @@ class Door:
             return {"ok": False, "kind": "price-unknown",
                     "error": f"no price known for {model}: set --price {model}=IN,OUT to use it under a cap"}
         # Every call goes through the ledger (without a cap it always fits), so spent is known with or without one.
-        worst = prompt_token_bound(messages, tools) * price[0] + max_tokens * price[1] if price is not None else 0.0
+        worst = (prompt_token_bound(call.messages, call.tools) * price[0] + call.max_tokens * price[1]
+                 if price is not None else 0.0)
         ticket = self.ledger.reserve(worst)
         if ticket is None:
             return {"ok": False, "kind": "over-budget",
@@ -174,22 +207,29 @@ class Door:
         spent: float | None = None
         try:
             with self._semaphore(provider_of(model)):
-                self._count("in_flight", 1)
+                self.count("in_flight", 1)
                 try:
-                    outcome = self._call_with_retries(model, messages, tools, params, api_base)
+                    outcome = call_with_retries(self, model, call.messages, call.tools, call.params, call.api_base)
                 finally:
-                    self._count("in_flight", -1)
+                    self.count("in_flight", -1)
             if outcome["ok"]:
                 usage = outcome["usage"]
                 spent = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]
                          if price is not None else None)
                 outcome["cost_usd"] = spent
                 outcome["cached"] = False
-                self._cache_write(key, outcome)
-                self._fingerprint(model, outcome.get("provider_model"), local, api_base)
+                self._cache_write(call.key, outcome)
+                self._fingerprint(model, outcome.get("provider_model"), call.local, call.api_base)
         finally:
             self.ledger.settle(ticket, spent)
         return outcome
+
+    def cancel(self) -> None:
+        """Ctrl-C: no call starts any more, retries stop waiting, calls queued ahead are dropped. Calls already on
+        the wire end with their timeout (or with the process); their cost is still settled."""
+        self.cancelled.set()
+        self.gate.cancel()
+        self.ahead.stop()
 
     def generation_params(self, model: str, repeat: int = 0, max_tokens: int | None = None) -> dict[str, Any]:
         """What litellm is sent besides model, messages and tools: temperature, seed (+ the repeat), max_tokens, and
@@ -219,109 +259,21 @@ class Door:
         out["tools"] = s.tools
         return redact_obj(out)
 
+    def limit(self, provider: str) -> int:
+        """Calls in flight allowed to ``provider``, across every worker and the calls made ahead."""
+        return self.config.max_concurrency.get(provider) or DEFAULT_CONCURRENCY.get(provider) or FALLBACK_CONCURRENCY
+
     def _semaphore(self, provider: str) -> threading.BoundedSemaphore:
         with self._sem_lock:
             if provider not in self._semaphores:
-                limit = self.config.max_concurrency.get(provider) or DEFAULT_CONCURRENCY.get(provider) \
-                    or FALLBACK_CONCURRENCY
-                self._semaphores[provider] = threading.BoundedSemaphore(limit)
+                self._semaphores[provider] = threading.BoundedSemaphore(self.limit(provider))
             return self._semaphores[provider]
 
-    def _retryable(self, exc: BaseException) -> bool:
-        lit = self.litellm
-        fatal = (lit.AuthenticationError, lit.PermissionDeniedError, lit.NotFoundError, lit.BadRequestError,
-                 lit.ContextWindowExceededError, lit.ContentPolicyViolationError, lit.UnsupportedParamsError)
-        if isinstance(exc, fatal) and not isinstance(exc, lit.InternalServerError):
-            # A malformed body sometimes surfaces as a BadRequest-like error with status 200/None: retry those.
-            status = getattr(exc, "status_code", None)
-            return status in (None, 200)
-        return True
+    def count_request(self) -> None:
+        with self._fp_lock:
+            self.requests_sent += 1
 
-    def _call_with_retries(self, model: str, messages: list[dict[str, Any]], tools: Any, params: dict[str, Any],
-                           api_base: str | None) -> dict[str, Any]:
-        """Attempts until one succeeds, a fatal error, ``max_retries`` retries or the retry budget is spent.
-
-        Every attempt is logged (the evidence keeps them all): how long it waited for the provider's window first,
-        how long it took, what failed and what the provider asked for.
-        """
-        cfg = self.config
-        provider = provider_of(model)
-        gate_key = f"{provider} {api_base or ''}".strip()  # one window per provider endpoint
-        started = time.monotonic()
-        deadline = started + cfg.retry_budget_seconds
-        errors: list[str] = []
-        log: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {**params, "model": model, "messages": messages, "timeout": cfg.timeout,
-                                  "num_retries": 0}
-        if tools:
-            kwargs["tools"] = tools
-        if api_base:
-            kwargs["api_base"] = api_base
-            if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
-                kwargs["api_key"] = "sk-local-placeholder"  # OpenAI-compatible local servers ignore it
-        attempt = 0
-        while True:
-            attempt += 1
-            waited = self.gate.wait(gate_key, deadline)
-            if waited is None:
-                left = self.gate.remaining(gate_key)
-                errors.append(f"attempt {attempt}: not made: {provider} asked to wait {left:.1f} s more, past the "
-                              f"retry budget of {cfg.retry_budget_seconds:g} s (--model-retry-budget)")
-                log.append({"attempt": attempt, "outcome": "not-made", "wait_needed_s": round(left, 3)})
-                return self._gave_up(errors, log, attempt - 1)
-            entry: dict[str, Any] = {"attempt": attempt, "waited_s": round(waited, 3)}
-            sent = time.monotonic()
-            with self._fp_lock:
-                self.requests_sent += 1
-            try:
-                response = self.litellm.completion(**kwargs)
-            except Exception as exc:  # every provider error surfaces here; classify, then retry or give up
-                status = getattr(exc, "status_code", None)
-                asked = retry_after(_headers_of(exc))
-                delay = backoff(attempt, cfg.backoff_base, cfg.backoff_max, random.random())
-                if asked is not None:
-                    delay = max(delay, asked[0])  # never sooner than the provider asked
-                entry.update(outcome=type(exc).__name__, status=status, seconds=round(time.monotonic() - sent, 3),
-                             error=str(exc)[:300])
-                if asked is not None:
-                    entry.update(asked_wait_s=round(asked[0], 3), header=asked[1])
-                log.append(entry)
-                text = f"attempt {attempt}: {type(exc).__name__}"
-                text += f" (HTTP {status})" if status else ""
-                text += f": {str(exc)[:300]}"
-                if asked is not None:
-                    text += f" [{asked[1]}: wait {asked[0]:.1f} s]"
-                errors.append(text)
-                if not self._retryable(exc):
-                    return self._gave_up(errors, log, attempt, "not retryable")
-                if attempt > cfg.max_retries:
-                    return self._gave_up(errors, log, attempt, f"{cfg.max_retries} retries (--model-retries)")
-                if time.monotonic() + delay > deadline:
-                    return self._gave_up(errors, log, attempt, f"the next attempt would start after the retry "
-                                                               f"budget of {cfg.retry_budget_seconds:g} s "
-                                                               "(--model-retry-budget)")
-                entry["retry_in_s"] = round(delay, 3)
-                self._count("retries_waiting", 1)
-                try:
-                    if status in HOLD_STATUSES or asked is not None:
-                        self.gate.hold(gate_key, delay)  # everyone waits for the window, not only this call
-                    else:
-                        time.sleep(delay)
-                finally:
-                    self._count("retries_waiting", -1)
-                continue
-            entry.update(outcome="ok", seconds=round(time.monotonic() - sent, 3))
-            log.append(entry)
-            return {"ok": True, **_normalise(response), "attempts": attempt, "errors": errors, "attempt_log": log}
-
-    def _gave_up(self, errors: list[str], log: list[dict[str, Any]], attempts: int,
-                 why: str | None = None) -> dict[str, Any]:
-        last = errors[-1] if errors else "no attempt made"
-        message = f"{last} (gave up after {attempts} attempt(s): {why})" if why else last
-        return {"ok": False, "kind": "error", "error": message, "errors": errors, "attempts": attempts,
-                "attempt_log": log}
-
-    def _count(self, name: str, delta: int) -> None:
+    def count(self, name: str, delta: int) -> None:
         with self._fp_lock:
             setattr(self, name, getattr(self, name) + delta)
         self._changed()
@@ -392,31 +344,6 @@ def prompt_token_bound(messages: list[dict[str, Any]], tools: Any) -> int:
     """
     body = json.dumps([messages, tools or []], ensure_ascii=False).encode("utf-8")
     return len(body) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
-
-
-def _headers_of(exc: BaseException) -> Any:
-    """The HTTP response headers litellm keeps on its exceptions (None when the error had no response)."""
-    headers = getattr(exc, "litellm_response_headers", None)
-    if not headers:
-        response = getattr(exc, "response", None)
-        headers = getattr(response, "headers", None)
-    return headers
-
-
-def _normalise(response: Any) -> dict[str, Any]:
-    choice = response.choices[0]
-    msg = choice.message
-    tool_calls = []
-    for call in getattr(msg, "tool_calls", None) or []:
-        fn = call.function
-        tool_calls.append({"id": call.id, "name": fn.name, "arguments": fn.arguments})
-    usage = getattr(response, "usage", None)
-    return {
-        "message": {"content": msg.content, "tool_calls": tool_calls},
-        "usage": {"prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
-                  "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0)},
-        "provider_model": getattr(response, "model", None),
-    }
 
 
 def _litellm_version() -> str | None:

@@ -100,6 +100,13 @@ class ProviderGate:
         self._changed = threading.Condition()
         self._not_before: dict[str, float] = {}
         self.holds = 0
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Wake every waiter for good (the run was interrupted): :meth:`wait` returns None from now on."""
+        with self._changed:
+            self.cancelled = True
+            self._changed.notify_all()
 
     def hold(self, key: str, seconds: float) -> float:
         """Nobody calls ``key`` for ``seconds`` from now (or longer, if already held longer); the new time."""
@@ -120,6 +127,8 @@ class ProviderGate:
         started = self._clock()
         with self._changed:
             while True:
+                if self.cancelled:
+                    return None
                 until = self._not_before.get(key, 0.0)
                 now = self._clock()
                 if until <= now:

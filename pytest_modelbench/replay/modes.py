@@ -49,6 +49,7 @@ class _Tally:
     completion_tokens: int = 0
     cost: float | None = 0.0
     cached: int = 0
+    ahead: int = 0  # calls the door made ahead of the item
     attempts: int = 0
     retried_errors: list[str] = field(default_factory=list)
     provider_models: set[str] = field(default_factory=set)
@@ -65,6 +66,7 @@ class _Tally:
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
         self.cached += int(reply.cached)
+        self.ahead += int(reply.ahead)
         self.attempts += reply.attempts
         self.retried_errors += reply.errors
         if reply.provider_model:
@@ -103,6 +105,7 @@ def replay_with_model(session: Session, model: str, workspace: Path, *, client: 
     evidence.update({
         "model_calls": tally.calls, "prompt_tokens": tally.prompt_tokens, "completion_tokens": tally.completion_tokens,
         "cached_calls": tally.cached, "cached": tally.calls > 0 and tally.cached == tally.calls,
+        "calls_made_ahead": tally.ahead,
         "http_attempts": tally.attempts, "provider_models": sorted(tally.provider_models),
         "retried_errors": tally.retried_errors, "retried_calls": tally.retried_calls,
         "transcript": redact_obj(transcript),
@@ -161,13 +164,26 @@ def _apply_answer(session: Session, workspace: Path, content: str | None) -> dic
     return {"changed": applied.changed, "edit_errors": applied.errors}
 
 
+def first_messages(session: Session, workspace: Path | None) -> list[dict[str, Any]]:
+    """The messages of a zero-shot replay's first call; ``workspace`` (the session's start) is read only for a
+    repository session. The controller sends the same ones ahead of the item (run/ahead.py)."""
+    if session.check.kind == "function":
+        return [{"role": "user", "content": session.prompt}]
+    assert workspace is not None, "a repository session's first request lists its files"
+    return [{"role": "system", "content": SYSTEM_EDITS},
+            {"role": "user", "content": f"{session.prompt}\n\nRepository files:\n{_files_context(workspace)}"}]
+
+
+def calls_ahead(session: Session, mode: str | None) -> bool:
+    """Whether a replay's first answers can be asked for before its item runs: only when its requests depend on
+    nothing but the session and the previous answers (zero-shot, and the zero-shot start of iterative). An agent's
+    next request depends on what its tools did in the sandbox, which happens in the worker."""
+    return (mode or default_mode(session)) in ("zero-shot", "iterative")
+
+
 def _one_shot(session: Session, model: str, workspace: Path, client: ModelClient, tally: _Tally,
               transcript: list[dict[str, Any]]) -> dict[str, Any]:
-    if session.check.kind == "function":
-        messages: list[dict[str, Any]] = [{"role": "user", "content": session.prompt}]
-    else:
-        messages = [{"role": "system", "content": SYSTEM_EDITS},
-                    {"role": "user", "content": f"{session.prompt}\n\nRepository files:\n{_files_context(workspace)}"}]
+    messages = first_messages(session, workspace)
     changed: list[str] = []
     errors: list[str] = []
     for turn in (None, *session.turns):

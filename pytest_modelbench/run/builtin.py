@@ -48,9 +48,10 @@ def pytest_modelbench_replay(
     if reference is not None:
         return reference
     from pytest_modelbench.replay.modes import ReplayConfig, replay_with_model
+    from pytest_modelbench.run.broker import calls_ahead_for, precheck
 
     bench = bench_of(config)
-    refused = bench.precheck(model)
+    refused = precheck(bench, model, ahead=calls_ahead_for(bench, session, model))
     if refused is not None:  # a cloud model without --allow-cloud, or the cap already reached: no call at all
         status, reason = refused
         return ReplayResult(turns=0, cost_usd=0.0, evidence={"precheck": reason, "model_calls": 0}, status=status,

@@ -79,7 +79,7 @@ def run_gate(bench: BenchmarkSession, session: pytest.Session, exitstatus: int, 
 
 def run_facts(bench: BenchmarkSession) -> RunFacts:
     """What the artifact is built from, besides the outcomes."""
-    from pytest_modelbench.store.artifact import RunFacts, door_warning, judge_warning
+    from pytest_modelbench.store.artifact import RunFacts, ahead_warning, door_warning, judge_warning
 
     s = bench.settings
     return RunFacts(
@@ -88,8 +88,8 @@ def run_facts(bench: BenchmarkSession) -> RunFacts:
         fingerprints=bench.fingerprints, broker_stats=bench.broker_stats,
         settings={m: bench.broker.door.candidate_settings(m) for m in s.models if not m.startswith("replay/")}
         if bench.broker is not None else {},
-        warnings=[w for w in (bench.runner_warning, judge_warning(s.judge, s.models), door_warning(bench.broker_stats))
-                  if w])
+        warnings=[w for w in (bench.runner_warning, judge_warning(s.judge, s.models), door_warning(bench.broker_stats),
+                              ahead_warning(bench.broker_stats)) if w])
 
 
 def run_summary(bench: BenchmarkSession) -> RunSummary:

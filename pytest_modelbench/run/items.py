@@ -97,6 +97,11 @@ class ModelbenchScoreTooLow(Exception):
     """The replay ran but scored below ``--modelbench-min-score``."""
 
 
+def item_name(session_key: str, model: str, repeat_index: int, repeats: int) -> str:
+    """An item's name and node id (the controller maps the ids its workers collected back to items this way)."""
+    return f"{session_key}[{model}]" if repeats == 1 else f"{session_key}[{model}-r{repeat_index}]"
+
+
 def make_items(session: pytest.Session, records: Sequence[Session], models: Sequence[str],
                repeats: int = 1) -> list[ModelbenchItem]:
     """One item per (session x model), or per (session x model x repeat) with ``--repeats K``: the node id is then
@@ -105,7 +110,7 @@ def make_items(session: pytest.Session, records: Sequence[Session], models: Sequ
     for record in records:
         for model in models:
             for r in range(repeats):
-                nodeid = f"{record.key}[{model}]" if repeats == 1 else f"{record.key}[{model}-r{r}]"
+                nodeid = item_name(record.key, model, r, repeats)
                 items.append(ModelbenchItem.from_parent(session, name=nodeid, nodeid=nodeid, record=record,
                                                         model=model, repeat_index=r))
     return items

@@ -7,7 +7,6 @@ items and send each outcome back on its test report. Without xdist one process d
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -70,8 +69,8 @@ class BenchmarkSession:
         self.started = time.time()
         self.store: Store | None = None  # the controller's store, opened by start_run
         self.run_created = False  # the run row is written with the first outcome (ensure_run)
-        self._live_lock = threading.Lock()
-        self._live_last = ""
+        self.live_lock = threading.Lock()  # the live status line (run/broker.py)
+        self.live_last = ""
         self.artifact_path: Path | None = None
         self.artifact: dict[str, Any] = {}  # as written at the end of the run (after pytest_modelbench_update_json)
         self.finished = False
@@ -121,7 +120,9 @@ class BenchmarkSession:
             self.baseline = resolve_baseline(self.store, self.settings.baseline, self.rubric.version,
                                              self.config.rootpath, exclude=self.settings.resume)
         if self.settings.judge or any(m not in REFERENCE_MODELS for m in self.settings.models):
-            self.start_broker()
+            from pytest_modelbench.run.broker import start_broker
+
+            start_broker(self)
         if self.settings.resume is not None:
             self.resume_run(self.settings.resume)
 
@@ -178,35 +179,6 @@ class BenchmarkSession:
             self._runner, self.runner_warning = made
         return self._runner
 
-    def door_config(self) -> Any:
-        from pytest_modelbench.models.door import DoorConfig
-
-        s = self.settings
-        return DoorConfig(
-            allow_cloud=s.allow_cloud, budget_cap_usd=s.budget_cap_usd, api_base=s.model_api_base,
-            prices={m: (pin, pout) for m, pin, pout in s.prices},
-            model_settings=dict(s.model_settings),
-            max_concurrency=dict(s.max_concurrency), cache_dir=s.store.parent / "cache", cache_mode=s.cache_mode,
-            timeout=s.model_timeout, seed=s.sample_seed, max_retries=s.model_retries,
-            retry_budget_seconds=s.model_retry_budget,
-        )
-
-    def start_broker(self) -> None:
-        """One broker per run, in the controller: litellm, the ledger, the cache and the limits live there."""
-        import secrets
-
-        from pytest_modelbench.models.broker import Broker
-
-        self.broker_path = self.run_dir / "broker.sock"
-        self.broker_secret = secrets.token_urlsafe(32)
-        try:
-            self.broker = Broker(self.door_config(), self.broker_path, self.broker_secret, self.settings.door_listen)
-        except OSError as exc:
-            raise pytest.UsageError(f"--modelbench-door {':'.join(map(str, self.settings.door_listen))}: cannot "
-                                    f"listen there: {exc}") from None
-        if self.config.get_verbosity() > 0 or sys.stdout.isatty():
-            self.broker.door.on_change = self._live_status
-
     @property
     def client(self) -> Any:
         if self._client is None:
@@ -218,15 +190,6 @@ class BenchmarkSession:
             self._client = ModelClient(BrokerClient(self.broker_path, secret=self.broker_secret))
         return self._client
 
-    def precheck(self, model: str) -> tuple[str, str] | None:
-        """Why the door must not start ``model`` at all: (status, reason), or None. Makes no model call."""
-        from pytest_modelbench.models.precheck import precheck
-
-        s = self.settings
-        return precheck(model, broker_running=self.broker_path is not None, model_settings=s.model_settings,
-                        api_base=s.model_api_base, allow_cloud=s.allow_cloud, budget_cap_usd=s.budget_cap_usd,
-                        budget=lambda: self.client.budget())
-
     @property
     def checker(self) -> Checker:
         if self._checker is None:
@@ -236,27 +199,6 @@ class BenchmarkSession:
                                coverage=wants_coverage(self.rubric))
             self._checker = Checker(self.runner, self.run_dir / "scratch", envs)
         return self._checker
-
-    def _live_status(self) -> None:
-        """One status line per change of the door's state (spent, calls in flight, retries waiting, cache hits);
-        called from the broker's threads, so writes are serialised and an unchanged line is not repeated."""
-        from pytest_modelbench.report.terminal import status_line
-
-        door = self.broker.door
-        state = door.ledger.state()
-        line = status_line(state.spent_usd, state.cap_usd, door.in_flight, door.retries_waiting, door.cache_hits)
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        capman = self.config.pluginmanager.get_plugin("capturemanager")
-        with self._live_lock:
-            if tr is None or line == self._live_last:
-                return
-            self._live_last = line
-            if capman is None:
-                tr.write_line(line)
-                return
-            # The item is running under pytest's output capture: suspend it, as pytest's live logging does.
-            with capman.global_and_fixture_disabled():
-                tr.write_line(line)
 
     def _progress(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -319,6 +261,26 @@ class BenchmarkSession:
             items.extend(ours)
         else:
             items[:] = ours
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Without xdist the items that will run are known here (after -k, --lf and every deselection): the door
+        # starts their calls ahead (run/broker.py). Under xdist the controller learns them from its workers.
+        if not self.is_worker:
+            from pytest_modelbench.run.broker import start_ahead
+
+            start_ahead(self, [item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist controller: the first worker to finish collecting names the items that will run (every worker
+        collects the same list; xdist checks that) and the door starts their calls ahead; later reports do nothing."""
+        from pytest_modelbench.run.broker import start_ahead
+
+        start_ahead(self, ids)
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        if self.broker is not None:  # Ctrl-C: no call starts any more, calls queued ahead are dropped
+            self.broker.door.cancel()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -383,6 +345,8 @@ class BenchmarkSession:
         if self.is_worker or self.store is None or self.finished:
             return
         self.finished = True
+        if self.broker is not None:
+            self.broker.door.ahead.stop()  # every item has run: what no item took is counted as unused
         if not self.run_created:
             return  # nothing was replayed: no run, no artifact (pytest_terminal_summary says so)
         from pytest_modelbench.run.finish import finish_run

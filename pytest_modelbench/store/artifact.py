@@ -184,6 +184,16 @@ def door_warning(broker_stats: Mapping[str, Any]) -> str | None:
             + "; ".join(broker_stats.get("refusals", [])[:5]))
 
 
+def ahead_warning(broker_stats: Mapping[str, Any]) -> str | None:
+    """Calls the door made ahead of their items and paid for, which no item then took (models/ahead.py)."""
+    unused = (broker_stats.get("ahead") or {}).get("unused", 0)
+    if not unused:
+        return None
+    return (f"{unused} model call(s) made ahead of their items were paid for but not used: their items did not reach "
+            "the model (an invalid session, a crashed worker, an interrupted run); with the response cache on, a rerun "
+            "or --modelbench-resume does not pay for them again")
+
+
 def budget_summary(facts: RunFacts, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Cap and spend from the broker's ledger (the truth, judge included later), skips from the outcomes."""
     ledger = facts.ledger
@@ -219,5 +229,5 @@ def write_artifact(artifact: dict[str, Any], path: Path) -> None:
 
 
 __all__ = ["SCHEMA_VERSION", "Artifact", "RunFacts", "RunHeader", "aggregates", "build_artifact", "budget_summary",
-           "judge_warning", "door_warning", "prompt_first_line", "default_artifact_path", "environment_info",
-           "new_run_id", "write_artifact"]
+           "judge_warning", "door_warning", "ahead_warning", "prompt_first_line", "default_artifact_path",
+           "environment_info", "new_run_id", "write_artifact"]

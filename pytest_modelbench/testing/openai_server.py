@@ -24,7 +24,10 @@ Faults: ``fault_rate`` (0-1) of requests fail with one of ``fault_kinds`` (``429
 ``malformed``), chosen by a seeded RNG; ``latency`` seconds are added to every answer. :meth:`rate_limit` opens a
 429 window: from the next request on, for that many seconds, every request is answered 429 with a header saying
 when to come back (``Retry-After`` in seconds or as an HTTP date, or OpenAI's ``x-ratelimit-reset-requests``).
-``queued_faults`` makes the next requests fail, in order. Every request body is kept in ``requests`` (for
+``queued_faults`` makes the next requests fail, in order. ``hold_until`` N > 0 holds every request until N are in
+flight at once (then they all go on), or until :meth:`release`: a test sees the peak of calls in flight by events,
+not by timing. ``in_flight`` drops before the answer is written, so a client that sends its next request as soon
+as it has an answer is never counted twice. Every request body is kept in ``requests`` (for
 assertions such as "this secret was never sent"), with its arrival time in ``arrivals``. The server stops with
 :meth:`close`, and by itself after ``lifetime`` seconds.
 """
@@ -75,9 +78,13 @@ class FakeOpenAI:
     rate_limited: int = 0  # 429s sent by the rate-limit window
     queued_faults: list[str] = field(default_factory=list)  # the next requests fail with these, in order
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request, in order
+    hold_until: int = 0  # > 0: a request waits until this many are in flight at once, or release() (see above)
+    hold_timeout: float = 60.0  # a held request goes on after this long anyway (a test fails instead of hanging)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.changed = threading.Condition(self._lock)  # notified on every arrival and every release
+        self._released = 0  # bumped each time the held requests are let go
         self._rng = random.Random(self.seed)
         self._window: tuple[float, str] | None = None  # (seconds, style) of a window not yet opened
         self.window: tuple[float, float] | None = None  # (start, end) in time.monotonic() once opened
@@ -142,6 +149,39 @@ class FakeOpenAI:
         if style == "reset":
             return {"x-ratelimit-reset-requests": f"{left + 0.001:.3f}s"}
         return {}
+
+    def release(self) -> None:
+        """Let every held request go on, and hold no more."""
+        with self.changed:
+            self.hold_until = 0
+            self._released += 1
+            self.changed.notify_all()
+
+    def wait_for(self, predicate: Any, timeout: float) -> bool:
+        """Wait (on the server's events, not by polling) until ``predicate(server)`` holds; whether it did."""
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self), timeout=timeout)
+
+    def _hold(self) -> None:
+        with self.changed:
+            if self.hold_until <= 0:
+                return
+            if self.in_flight >= self.hold_until:
+                self._released += 1
+                self.changed.notify_all()
+                return
+            seen = self._released
+            # Bounded, so a client that never reaches the count fails its test instead of hanging it.
+            self.changed.wait_for(lambda: self._released != seen or self.hold_until <= 0,
+                                    timeout=self.hold_timeout)
+
+    def _done(self, handler: Any) -> None:
+        """The request leaves the in-flight count (once), just before its answer is written."""
+        if getattr(handler, "counted", False):
+            handler.counted = False
+            with self.changed:
+                self.in_flight -= 1
+                self.changed.notify_all()
 
     def close(self) -> None:
         self._timer.cancel()
@@ -267,6 +307,7 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, payload: bytes, content_type: str = "application/json",
                   headers: dict[str, str] | None = None) -> None:
+            server._done(self)
             try:
                 self.send_response(status)
                 for name, value in (headers or {}).items():
@@ -292,18 +333,20 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._send(400, b'{"error": {"message": "bad json"}}')
                 return
-            with server._lock:
+            with server.changed:
                 server.requests.append(body)
                 server.arrivals.append(time.monotonic())
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                server.changed.notify_all()
+            self.counted = True
             try:
                 self._answer(body)
             finally:
-                with server._lock:
-                    server.in_flight -= 1
+                server._done(self)
 
         def _answer(self, body: dict[str, Any]) -> None:
+            server._hold()
             limited = server._limited(time.monotonic())
             if limited is not None:
                 self._send(429, b'{"error": {"message": "rate limited: slow down", "type": "rate_limit"}}',
