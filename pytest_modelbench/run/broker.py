@@ -15,6 +15,8 @@ import pytest
 
 from pytest_modelbench.records import REFERENCE_MODELS, Session
 
+BUILTIN_PLUGIN = "modelbench-builtin"  # the name run/builtin.py is registered under (run/session.py)
+
 if TYPE_CHECKING:
     from pytest_modelbench.models.door import DoorConfig
     from pytest_modelbench.run.options import Settings
@@ -95,10 +97,8 @@ def ahead_off(config: pytest.Config) -> str | None:
         return "nothing is replayed"
     if getattr(opt, "maxfail", 0) or getattr(opt, "stepwise", False):
         return "-x/--maxfail/--stepwise may stop the run before the later items"
-    from pytest_modelbench.run import builtin
-
     others = [impl.plugin_name for impl in config.hook.pytest_modelbench_replay.get_hookimpls()
-              if impl.plugin is not builtin]
+              if impl.plugin_name != BUILTIN_PLUGIN]
     if others:
         return f"pytest_modelbench_replay is implemented by {', '.join(others)}, which may replay any model its way"
     return None

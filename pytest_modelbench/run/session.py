@@ -21,6 +21,7 @@ from pytest_modelbench.replay import SessionCache
 from pytest_modelbench.replay.check import Checker
 from pytest_modelbench.replay.pipeline import ItemContext, wants_coverage
 from pytest_modelbench.run import builtin
+from pytest_modelbench.run.broker import BUILTIN_PLUGIN
 from pytest_modelbench.run.options import Settings, resolve
 from pytest_modelbench.runners import Runner, scratch_base
 from pytest_modelbench.sampling.plan import Plan, PlanRequest, build_plan, manifest_identity, shard_plan
@@ -95,7 +96,7 @@ class BenchmarkSession:
         """Resolve the options, the rubric and the plan, and on the controller open the run. A user's mistake
         raises a :class:`UserError` (``plugin.pytest_configure`` turns it into a ``pytest.UsageError``)."""
         settings = resolve(config)
-        config.pluginmanager.register(builtin, "modelbench-builtin")
+        config.pluginmanager.register(builtin, BUILTIN_PLUGIN)
         rubric = resolve_rubric(settings.rubric, config.rootpath)
         plan = _plan(config, settings)
         if settings.shard is not None:
