@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def _restore_ctrl_c() -> None:
+    """A suite started in the background by a shell without job control (nohup, `cmd &` in a script, some CI
+    runners) inherits SIGINT *ignored*, and every run it starts would inherit that too: the tests that press Ctrl-C
+    on a run would then press it in vain. Restored here, in the controller and each xdist worker; a child started by
+    exec then gets the default disposition back."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _restore_ctrl_c()
     config.addinivalue_line("markers", "prerequisite(name): needs bwrap, landlock or chromium; skipped without it, "
                                        f"failed without it when {REQUIRE_SANDBOX}=1")
 
