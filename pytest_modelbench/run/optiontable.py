@@ -106,7 +106,8 @@ OPTIONS: tuple[Option, ...] = (
            "starts after it.", "float", "S"),
     # -- your own history: transcript sources --
     Option("--check-command", "modelbench_check_command",
-           "the pytest command that checks transcript sessions (default: the test command the original agent ran).",
+           "the test command that checks transcript sessions: pytest, python -m unittest, make/tox/hatch/uv wrappers, "
+           "npm test, node --test, vitest, jest (default: the test command the original agent ran).",
            "string", "CMD"),
     Option("--sample-manifest", "modelbench_sample_manifest",
            "JSON file freezing the sample: written on first use, reused afterwards (ids, content hashes, strata).",
