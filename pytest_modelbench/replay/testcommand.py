@@ -14,27 +14,24 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from pytest_modelbench.replay.testselect import Reader, TestRun
 from pytest_modelbench.replay.wrappers import Wrapped, hatch, make, tox
+from pytest_modelbench.sources.transcripts.commands import (
+    PYTEST_VALUE_OPTS,
+    RUN_WRAPPERS,
+    segments,
+    shell_words,
+    strip_wrappers,
+)
 
 MAX_DEPTH = 6  # wrappers inside wrappers (make -> tox -> pytest); deeper is a loop or not worth following
 NO_CHECK = "no check in its test command"
 SUPPORTED = "pytest, python -m unittest or a unittest module run with python"
 WRAPPERS = {"hatch": hatch, "tox": tox, "make": make, "gmake": make}
-_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"python[\d.]*")
-_GENERIC = {"timeout", "time", "nice", "env", "sudo", "exec", "command", "xvfb-run"}
-_RUN_WRAPPERS = {"uv", "poetry", "pdm", "pipenv", "rye"}
-_UV_VALUE_OPTS = {"--with", "--extra", "--group", "-p", "--python", "--package", "--env-file", "--with-requirements",
-                  "--index", "--directory", "--project", "--with-editable", "--no-extra", "--only-group"}
-_PYTEST_VALUE_OPTS = {"-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "--rootdir", "--junitxml",
-                      "--cov", "--cov-report", "--durations", "--deselect", "--ignore", "--ignore-glob",
-                      "--log-level", "--timeout", "-W", "--confcutdir", "--basetemp", "--dist", "-r",
-                      "--cov-config", "--cov-fail-under", "--numprocesses", "--import-mode", "--capture",
-                      "--override-ini", "--log-cli-level", "--count", "--reruns", "--random-order-seed"}
 SELECTING = ("-k", "-m", "--deselect", "--ignore")  # pytest options that decide which tests run
 _UNITTEST_VALUE_OPTS = {"-k", "--durations"}
 _PYTHON_VALUE_OPTS = {"-W", "-X", "-c"}
@@ -65,8 +62,8 @@ class _Resolver:
             return TestRun(command=line, via=via, reason=f"{via[0]!r}: wrappers nest deeper than {MAX_DEPTH} "
                                                          "levels; give the test command with --check-command")
         first: TestRun | None = None  # a test command that cannot be a check, said when no other one can
-        for segment in (s.strip() for s in re.split(r"&&|\|\||;|\n|\|", line)):
-            words = _strip(_words(segment))
+        for segment in segments(line):
+            words = strip_wrappers(shell_words(segment), RUN_WRAPPERS - {"hatch"})  # hatch run: its scripts
             if not words:
                 continue
             head = posixpath.basename(words[0])
@@ -118,7 +115,7 @@ class _Resolver:
     # -- runners -----------------------------------------------------------------------------------------------
 
     def pytest(self, args: list[str], segment: str, cwd: str, via: tuple[str, ...]) -> TestRun:
-        paths = _positionals(args, _PYTEST_VALUE_OPTS)
+        paths = _positionals(args, PYTEST_VALUE_OPTS)
         named = self._args(paths, cwd)
         if paths and not named:
             return TestRun(command=segment, via=via, reason=f"{segment!r} names only paths outside the project")
@@ -236,34 +233,7 @@ class _Resolver:
 # -- helpers -------------------------------------------------------------------------------------------------------
 
 
-def _words(segment: str) -> list[str]:
-    try:
-        return shlex.split(segment, posix=True)
-    except ValueError:
-        return segment.split()
-
-
-def _strip(words: list[str]) -> list[str]:
-    """Drop environment assignments and wrappers that only start the command (``timeout 60``, ``uv run --extra
-    test``, ``poetry run``)."""
-    while words:
-        head = posixpath.basename(words[0])
-        if _ENV_ASSIGN.match(words[0]):
-            words = words[1:]
-        elif head in _GENERIC:
-            words = words[1:]
-            if head == "timeout" and words and re.fullmatch(r"[\d.]+[smh]?", words[0]):
-                words = words[1:]
-        elif head in _RUN_WRAPPERS and words[1:2] == ["run"]:
-            words = words[2:]
-            while words and words[0].startswith("-"):
-                words = words[2:] if words[0] in _UV_VALUE_OPTS else words[1:]
-        else:
-            break
-    return words
-
-
-def _positionals(args: list[str], value_opts: set[str]) -> list[str]:
+def _positionals(args: list[str], value_opts: AbstractSet[str]) -> list[str]:
     out: list[str] = []
     skip = False
     for a in args:

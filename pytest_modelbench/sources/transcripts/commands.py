@@ -32,45 +32,49 @@ class TestCommand:
 
 # Python test commands read through the project's files when a session is rebuilt (replay/testcommand.py).
 WRAPPED = ("unittest", "python", "hatch", "tox", "make")
-_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_WRAPPERS = {"uv": ("run",), "poetry": ("run",), "pdm": ("run",), "hatch": ("run",), "pipenv": ("run",),
-             "rye": ("run",), "timeout": (), "time": (), "nice": (), "env": (), "sudo": (), "exec": (), "command": ()}
-_RUN_VALUE_OPTS = {"--with", "--extra", "--group", "-p", "--python", "--package", "--env-file", "--project",
-                   "--directory", "--with-requirements", "--index", "--only-group", "--no-extra", "-e", "--env"}
+# The words that only start a command (one home: replay/testcommand.py strips them the same way).
+ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+GENERIC_WRAPPERS = frozenset({"timeout", "time", "nice", "env", "sudo", "exec", "command", "xvfb-run"})
+RUN_WRAPPERS = frozenset({"uv", "poetry", "pdm", "hatch", "pipenv", "rye"})  # `X run CMD`
+RUN_VALUE_OPTS = frozenset({"--with", "--extra", "--group", "-p", "--python", "--package", "--env-file", "--project",
+                            "--directory", "--with-requirements", "--with-editable", "--index", "--only-group",
+                            "--no-extra", "-e", "--env"})
 # pytest options that take a value, so the value is not mistaken for a path.
-_PYTEST_VALUE_OPTS = {"-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "--rootdir", "--junitxml",
-                      "--cov", "--cov-report", "--durations", "--deselect", "--ignore", "--ignore-glob",
-                      "--log-level", "--timeout", "-W", "--confcutdir", "--basetemp", "--dist", "-r"}
-
-
+PYTEST_VALUE_OPTS = frozenset({
+    "-k", "-m", "-p", "-o", "-c", "-n", "--maxfail", "--tb", "--rootdir", "--junitxml", "--cov", "--cov-report",
+    "--durations", "--deselect", "--ignore", "--ignore-glob", "--log-level", "--timeout", "-W", "--confcutdir",
+    "--basetemp", "--dist", "-r", "--cov-config", "--cov-fail-under", "--numprocesses", "--import-mode", "--capture",
+    "--override-ini", "--log-cli-level", "--count", "--reruns", "--random-order-seed"})
 _TEST_HINT = re.compile(r"test|tox|nox|jest|mocha|rspec|make +check")
 
 
-def _segments(command: str) -> list[str]:
+def segments(command: str) -> list[str]:
     return [s.strip() for s in re.split(r"&&|\|\||;|\n|\|", command) if s.strip()]
 
 
-def _words(segment: str) -> list[str]:
+def shell_words(segment: str) -> list[str]:
+    """The words of one shell command (a line that does not split as the shell would: at blanks)."""
     try:
         return shlex.split(segment, posix=True)
     except ValueError:
         return segment.split()
 
 
-def _strip_wrappers(words: list[str]) -> list[str]:
+def strip_wrappers(words: list[str], run_wrappers: frozenset[str] = RUN_WRAPPERS) -> list[str]:
+    """Drop environment assignments and the wrappers that only start the command (``timeout 60``, ``env``,
+    ``uv run --extra test``, ``poetry run``); ``run_wrappers``: the ``X run`` tools to look through."""
     while words:
-        head = words[0]
-        if _ENV_ASSIGN.match(head):
+        head = posixpath.basename(words[0])
+        if ENV_ASSIGN.match(words[0]):
             words = words[1:]
-        elif head in _WRAPPERS:
+        elif head in GENERIC_WRAPPERS:
             words = words[1:]
             if head == "timeout" and words and re.fullmatch(r"[\d.]+[smh]?", words[0]):
                 words = words[1:]
-            for expected in _WRAPPERS[head]:
-                if words and words[0] == expected:
-                    words = words[1:]
-            while _WRAPPERS[head] and words and words[0].startswith("-"):  # uv run --extra test pytest
-                words = words[2:] if words[0] in _RUN_VALUE_OPTS else words[1:]
+        elif head in run_wrappers and words[1:2] == ["run"]:
+            words = words[2:]
+            while words and words[0].startswith("-"):  # uv run --extra test pytest
+                words = words[2:] if words[0] in RUN_VALUE_OPTS else words[1:]
         else:
             break
     return words
@@ -84,7 +88,7 @@ def _pytest_paths(args: list[str]) -> tuple[str, ...]:
             skip = False
             continue
         if a.startswith("-"):
-            if a in _PYTEST_VALUE_OPTS:
+            if a in PYTEST_VALUE_OPTS:
                 skip = True
             continue
         paths.append(a.split("::", 1)[0])
@@ -104,9 +108,9 @@ def parse_test_command(command: str) -> TestCommand | None:
     if not _TEST_HINT.search(command):
         return None
     cwd = ""
-    for segment in _segments(command):
-        raw = _words(segment)
-        words = _strip_wrappers(raw)
+    for segment in segments(command):
+        raw = shell_words(segment)
+        words = strip_wrappers(raw)
         if not words:
             continue
         head = posixpath.basename(words[0])
@@ -170,11 +174,11 @@ _RM = re.compile(r"^(?:git\s+)?rm\s+(?:-[a-zA-Z]+\s+)*(.+)$")
 def removed_paths(command: str) -> list[str]:
     """Paths a simple ``rm`` / ``git rm`` command deletes (no globs, no variables); other commands give []."""
     out: list[str] = []
-    for segment in _segments(command):
+    for segment in segments(command):
         m = _RM.match(segment)
         if not m:
             continue
-        for word in _words(m.group(1)):
+        for word in shell_words(m.group(1)):
             if word.startswith("-") or any(ch in word for ch in "*?$`{"):
                 continue
             out.append(word)
