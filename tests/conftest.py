@@ -31,6 +31,20 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture
+def offline_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package index with one local wheel (``tinyunits``) and pip pointed at it alone: installs never reach the
+    network (test_envs.py, test_check_selection.py)."""
+    from .test_envs import SCALE, make_wheel
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "tinyunits", "1.0", {"tinyunits/__init__.py": SCALE})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    return wheels
+
+
 @pytest.fixture(autouse=True)
 def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run of this suite inside GitHub Actions must not append every pytester run to the job's summary;

@@ -21,7 +21,6 @@ from pytest_modelbench.runners import make_runner
 
 from .attacks import FORGERS
 from .helpers import read_artifacts, requires_bwrap
-from .test_envs import SCALE, make_wheel
 from .transcript_builders import SESSION_START, ClaudeTranscript, git
 
 SID = "33333333-2222-4333-8444-555555555555"
@@ -34,16 +33,6 @@ UNITTEST = ("import unittest\n\nfrom calc import add\n\n\nclass TestAdd(unittest
 UNITTEST_WITH_HELPER = UNITTEST.replace("class TestAdd", "def test_helper(x):\n    return x\n\n\nclass TestAdd")
 PLAIN_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 PYTEST_STYLE = "from calc import add\n\n\ndef check_add():\n    assert add(2, 3) == 5\n"
-
-
-@pytest.fixture
-def offline_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    wheels = tmp_path / "wheels"
-    make_wheel(wheels, "tinyunits", "1.0", {"tinyunits/__init__.py": SCALE})
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    return wheels
 
 
 def _repo(repo: Path, files: dict[str, str]) -> Path:

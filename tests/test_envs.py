@@ -45,16 +45,6 @@ def make_wheel(folder: Path, name: str, version: str, modules: dict[str, str]) -
     return wheel
 
 
-@pytest.fixture
-def offline_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    wheels = tmp_path / "wheels"
-    make_wheel(wheels, "tinyunits", "1.0", {"tinyunits/__init__.py": SCALE})
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    return wheels
-
-
 def _case(folder: Path, case_id: str, start: dict[str, str], *, directory: bool = False) -> Path:
     """A case whose code needs ``tinyunits``: area() is wrong at the start, right in the gold."""
     start = {**start, "src/shapes/__init__.py": "from tinyunits import scale\n\n\ndef area(w, h):\n"
