@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pytest_modelbench.report.markup import esc as _e
@@ -98,6 +98,25 @@ def _readable_args(args: Any) -> str:
         text = v if isinstance(v, str) else json.dumps(v)
         lines.append(f"{k}:\n{text}" if "\n" in text else f"{k}: {text}")
     return "\n".join(lines)
+
+
+def _messages(transcript: Sequence[Any]) -> Iterator[tuple[str, str, str, list[tuple[str, str]]] | int]:
+    """The transcript's messages as (role, label, text, tool calls), until about TRANSCRIPT_CHARS are shown; then
+    the number of messages left out (an int), once. Shared by the HTML and the terminal views."""
+    users, used = 0, 0
+    for i, m in enumerate(transcript):
+        if not isinstance(m, Mapping):
+            continue
+        if used >= TRANSCRIPT_CHARS:
+            yield len(transcript) - i
+            return
+        role = str(m.get("role", "?"))
+        users += role == "user"
+        label = {"user": "prompt" if users == 1 else "follow-up", "assistant": "model",
+                 "tool": f"tool result{' ' + str(m['name']) if m.get('name') else ''}"}.get(role, role)
+        text, calls = _content(m), _tool_calls(m)
+        used += min(len(text), MESSAGE_CHARS) + sum(min(len(args), MESSAGE_CHARS) for _, args in calls)
+        yield role, label, text, calls
 
 
 def facts(outcome: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -187,25 +206,16 @@ def outcome_html(outcome: Mapping[str, Any]) -> str:
     if not transcript:
         out.append('<p class="note">no model transcript: a reference candidate (the recorded change or none) or a '
                    "replay that did not reach the model</p>")
-    users, used = 0, 0
-    for i, m in enumerate(transcript):
-        if not isinstance(m, Mapping):
-            continue
-        if used >= TRANSCRIPT_CHARS:
-            out.append(f'<p class="cut">cut: {len(transcript) - i} more message(s) are in the JSON artifact</p>')
+    for entry in _messages(transcript):
+        if isinstance(entry, int):
+            out.append(f'<p class="cut">cut: {entry} more message(s) are in the JSON artifact</p>')
             break
-        role = str(m.get("role", "?"))
-        users += role == "user"
-        label = {"user": "prompt" if users == 1 else "follow-up", "assistant": "model",
-                 "tool": f"tool result{' ' + str(m['name']) if m.get('name') else ''}"}.get(role, role)
+        role, label, text, calls = entry
         out.append(f'<div class="msg {_e(role)}"><div class="who">{_e(label)}</div>')
-        text = _content(m)
         if text:
             out.append(_html_pre(text, MESSAGE_CHARS))
-            used += min(len(text), MESSAGE_CHARS)
-        for name, args in _tool_calls(m):
+        for name, args in calls:
             out.append(f'<div class="who">tool call {_e(name)}</div>' + _html_pre(args, MESSAGE_CHARS, "args"))
-            used += min(len(args), MESSAGE_CHARS)
         out.append("</div>")
     out.append("<h4>Diff</h4>")
     diff = str(ev.get("diff") or "")
@@ -255,24 +265,16 @@ def outcome_text(outcome: Mapping[str, Any], width: int = 100) -> str:
     lines += ["", "transcript:"]
     if not transcript:
         lines.append("  (no model transcript: a reference candidate, or the replay did not reach the model)")
-    users, used = 0, 0
-    for i, m in enumerate(transcript):
-        if not isinstance(m, Mapping):
-            continue
-        if used >= TRANSCRIPT_CHARS:
-            lines.append(f"(cut: {len(transcript) - i} more message(s) are in the JSON artifact)")
+    for entry in _messages(transcript):
+        if isinstance(entry, int):
+            lines.append(f"(cut: {entry} more message(s) are in the JSON artifact)")
             break
-        role = str(m.get("role", "?"))
-        users += role == "user"
-        label = {"user": "prompt" if users == 1 else "follow-up", "assistant": "model", "tool": "tool result"}.get(
-            role, role)
+        _, label, text, calls = entry
         lines.append(f"--- {label} " + "-" * max(0, width - len(label) - 5))
-        shown, note = cut(_content(m), MESSAGE_CHARS)
-        used += len(shown)
+        shown, note = cut(text, MESSAGE_CHARS)
         lines += shown.splitlines() or [""]
-        for name, args in _tool_calls(m):
+        for name, args in calls:
             lines.append(f"[tool call {name}] {cut(args, MESSAGE_CHARS)[0]}")
-            used += min(len(args), MESSAGE_CHARS)
         if note:
             lines.append(f"({note})")
     diff = str(ev.get("diff") or "")
