@@ -95,6 +95,22 @@ def test_a_cancelled_door_drops_queued_calls_and_their_callers_make_none(server:
     server.release()
 
 
+def test_the_brokers_warm_up_sends_no_request_and_the_first_call_is_real(server: FakeOpenAI, tmp_path: Path) -> None:
+    from pytest_modelbench.models.broker import Broker
+
+    broker = Broker(DoorConfig(api_base=server.base_url, cache_mode="off", max_retries=0), tmp_path / "b.sock")
+    try:
+        broker._warm.join(timeout=120)
+        assert not broker._warm.is_alive()
+        # litellm was imported and walked once with a mock answer: nothing reached the server, nothing was paid.
+        assert server.requests == [] and broker.door.requests_sent == 0
+        assert broker.door.ledger.state().spent_usd == 0
+        reply = broker.door.complete(request_for("openai/noop", [{"role": "user", "content": "hello"}]))
+        assert reply["ok"] and len(server.requests) == 1 and broker.door.requests_sent == 1
+    finally:
+        broker.close()
+
+
 # -- whole runs ------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -121,6 +121,16 @@ class Door:
                 self._litellm = litellm
             return self._litellm
 
+    def warm(self) -> None:
+        """Import litellm and walk its completion path once without a request (``mock_response``: no network, no
+        cost, nothing recorded), so the first real call does not also pay litellm's lazy imports (~0.2-0.6 s)."""
+        litellm = self.litellm
+        try:
+            litellm.completion(model="openai/modelbench-warm-up", messages=[{"role": "user", "content": "-"}],
+                               mock_response="-", api_key="-", api_base="http://127.0.0.1:9")
+        except Exception:  # noqa: BLE001 - a warm-up only; the first real call then pays the lazy imports itself
+            pass
+
     # -- prices -------------------------------------------------------------------------------------------------
 
     def price(self, model: str) -> tuple[float, float] | None:
