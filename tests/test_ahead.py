@@ -7,6 +7,7 @@ trips the hold at once; one that does not leaves each request held for ``hold_ti
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -109,6 +110,32 @@ def test_the_brokers_warm_up_sends_no_request_and_the_first_call_is_real(server:
         assert reply["ok"] and len(server.requests) == 1 and broker.door.requests_sent == 1
     finally:
         broker.close()
+
+
+def test_restrict_drops_the_queued_calls_of_items_that_will_not_run(server: FakeOpenAI) -> None:
+    server.hold_until = 10**6  # hold everything: the one call allowed in flight never ends by itself
+    door = Door(DoorConfig(api_base=server.base_url, cache_mode="off", max_retries=0,
+                           max_concurrency={"openai": 1}))
+    chains = [Chain(f"i{i}", "openai/noop", 0, ({"role": "user", "content": f"q{i}"},), ("again",))
+              for i in range(4)]
+    door.ahead.start(chains)
+    assert server.wait_for(lambda s: s.in_flight == 1, timeout=60)
+    # i0 is on the wire; only i0 and i2 will run: i1 and i3 are dropped from the queue.
+    assert door.ahead.restrict(["i0", "i2"]) == 2
+    server.release()
+    assert door.ahead.wait_idle(timeout=60)
+    # i0's follow-up turn and i2 (both turns) were made; i1 and i3 never reached the server.
+    assert sorted(r["messages"][0]["content"] for r in server.requests) == ["q0", "q0", "q2", "q2"]
+    assert door.ahead.stats()["dropped"] == 2
+    # An item found not to run while its call was on the wire gets no later turn.
+    server.hold_until = 10**6
+    door2 = Door(DoorConfig(api_base=server.base_url, cache_mode="off", max_retries=0))
+    door2.ahead.start([Chain("x", "openai/noop", 0, ({"role": "user", "content": "qx"},), ("again",))])
+    assert server.wait_for(lambda s: s.in_flight == 1, timeout=60)
+    assert door2.ahead.restrict([]) == 0
+    server.release()
+    assert door2.ahead.wait_idle(timeout=60)
+    assert [r["messages"][0]["content"] for r in server.requests].count("qx") == 1
 
 
 # -- whole runs ------------------------------------------------------------------------------------------------
@@ -253,3 +280,58 @@ def test_no_call_is_made_ahead_when_the_run_may_stop_early(pytester: pytest.Pyte
     (artifact,) = read_artifacts(pytester.path / ".modelbench")
     assert [o["evidence"]["replay"]["calls_made_ahead"] for o in artifact["outcomes"]] == [0, 0, 0]
     assert len(server.requests) == 3
+
+
+RECORD_EARLY = """
+import json
+
+
+def pytest_xdist_setupnodes(config, specs):
+    # Called by xdist just before it starts its workers: what the door has queued by then, and whether litellm is in.
+    broker = config.pluginmanager.get_plugin("modelbench-session").broker
+    (config.rootpath / "early.json").write_text(json.dumps(
+        {"queued": broker.door.ahead.stats()["items"], "warm": broker.wait_warm(0)}))
+"""
+
+
+@pytest.mark.slow
+def test_under_xdist_the_calls_are_queued_from_the_plan_before_the_workers_start(
+        pytester: pytest.Pytester, server: FakeOpenAI, sessions: list) -> None:
+    pytester.makeconftest(RECORD_EARLY)
+    result = pytester.runpytest_subprocess(*COMMON, "--model-api-base", server.base_url, "--sample-size", "4",
+                                           "-n", "2", timeout=300)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=4)
+    early = json.loads((pytester.path / "early.json").read_text())
+    # Every item's call was queued, and litellm imported, before any worker existed to collect.
+    assert early == {"queued": 4, "warm": True}
+    assert len(server.requests) == 4
+    # -k selects at collection: nothing is queued before a worker has collected, and only the selected item calls.
+    server.requests.clear()
+    chosen = stratified_sample(sessions, 4, 0)[1]
+    result = pytester.runpytest_subprocess(*COMMON, "--model-api-base", server.base_url, "--sample-size", "4",
+                                           "-n", "2", "-k", chosen.key.split("/")[1] + "[", timeout=300)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=1)
+    assert json.loads((pytester.path / "early.json").read_text())["queued"] == 0
+    assert _prompts(server) == [chosen.prompt]
+
+
+@pytest.mark.slow
+def test_a_conftest_that_deselects_keeps_the_calls_until_a_worker_has_collected(
+        pytester: pytest.Pytester, server: FakeOpenAI, sessions: list) -> None:
+    pytester.makeconftest(RECORD_EARLY + """
+
+def pytest_collection_modifyitems(config, items):
+    kept = [i for i in items if i.record.key.endswith(("0", "2", "4", "6", "8"))]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+""")
+    kept = [s for s in stratified_sample(sessions, 6, 0) if s.key.endswith(("0", "2", "4", "6", "8"))]
+    assert 0 < len(kept) < 6
+    result = pytester.runpytest_subprocess(*COMMON, "--model-api-base", server.base_url, "--sample-size", "6",
+                                           "-n", "2", timeout=300)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=len(kept))
+    assert json.loads((pytester.path / "early.json").read_text())["queued"] == 0
+    assert _prompts(server) == sorted(s.prompt for s in kept)

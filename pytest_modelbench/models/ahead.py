@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,8 @@ class Ahead:
         self._queues: dict[str, deque[tuple[Chain, PreparedCall, Future[Answer]]]] = {}
         self._started = False
         self._stopped = False
+        self._items: set[str] = set()  # the items whose calls were queued
+        self._excluded: set[str] = set()  # of those, the ones found not to run after all (restrict)
         self.chains = 0  # items whose calls were queued
         self.calls = 0  # calls made ahead (answered, successfully or not)
         self.used = 0  # of those, taken by their item's replay
@@ -89,6 +91,7 @@ class Ahead:
                     continue  # refused outright (a cloud model not allowed): the item's own request says so
                 future = self._register(call.key)
                 self._queues.setdefault(provider_of(chain.model), deque()).append((chain, call, future))
+                self._items.add(chain.item)
                 self.chains += 1
             queued = {p: len(q) for p, q in self._queues.items()}
         for provider, n in queued.items():
@@ -96,6 +99,24 @@ class Ahead:
                 threading.Thread(target=self._drain, args=(provider,), daemon=True,
                                  name=f"modelbench-ahead-{provider}-{i}").start()
         return sum(queued.values())
+
+    def restrict(self, items: Collection[str]) -> int:
+        """Only ``items`` will run (their node ids, as collected): the queued calls of any other item are dropped
+        and their later turns never start (a call already on the wire finishes; unused, it is counted so). Returns
+        the number of queued calls dropped."""
+        keep = set(items)
+        dropped: list[Future[Answer]] = []
+        with self._lock:
+            self._excluded |= self._items - keep
+            for provider, queue in self._queues.items():
+                kept = deque(entry for entry in queue if entry[0].item in keep)
+                dropped += [future for chain, _, future in queue if chain.item not in keep]
+                self._queues[provider] = kept
+            self.dropped += len(dropped)
+            self._idle.notify_all()
+        for future in dropped:
+            future.set_result(None)
+        return len(dropped)
 
     def claim(self, key: str) -> dict[str, Any] | None:
         """The outcome of a call made (or being made, or queued) ahead with this key, waiting for it; None when
@@ -124,7 +145,7 @@ class Ahead:
             dropped = [future for queue in self._queues.values() for _, _, future in queue]
             self._queues.clear()
             self._idle.notify_all()
-            self.dropped = len(dropped)
+            self.dropped += len(dropped)
             self.unused = sum(1 for queue in self._claims.values() for f in queue
                               if f.done() and (f.result() or {}).get("ok") and not (f.result() or {}).get("cached"))
         for future in dropped:
@@ -173,7 +194,7 @@ class Ahead:
             with self._idle:
                 self.calls += 1
                 self._idle.notify_all()
-                if outcome.get("ok") and turns and not self._stopped:
+                if outcome.get("ok") and turns and not self._stopped and chain.item not in self._excluded:
                     messages += [{"role": "assistant", "content": outcome["message"].get("content") or ""},
                                  {"role": "user", "content": turns.pop(0)}]
                     prepared = self.door.prepare(request_for(chain.model, list(messages), repeat=chain.repeat))

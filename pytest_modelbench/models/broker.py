@@ -160,6 +160,11 @@ class Broker:
         # collector no longer walks them on every full collection, nor at interpreter exit (which took ~1-2 s).
         gc.freeze()
 
+    def wait_warm(self, timeout: float) -> bool:
+        """Wait until litellm is imported and warmed (at most ``timeout`` seconds); whether it is."""
+        self._warm.join(timeout)
+        return not self._warm.is_alive()
+
     def accepted(self, transport: str) -> None:
         with self._refusal_lock:
             self.connections[transport] += 1

@@ -104,6 +104,32 @@ def ahead_off(config: pytest.Config) -> str | None:
     return None
 
 
+# Plugins whose pytest_collection_modifyitems deselects only through options that early_off() checks (-k, -m,
+# --deselect, --lf) or never (reordering, marking): with no other implementation, the controller knows the items
+# that will run before any worker has collected them.
+KNOWN_COLLECTION_PLUGINS = frozenset({"main", "mark", "lfplugin", "nfplugin", "hypothesispytest",
+                                      "modelbench-session", BUILTIN_PLUGIN})
+
+
+def early_off(config: pytest.Config) -> str | None:
+    """Why the xdist controller cannot start the calls before a worker has collected the items, or None: the run
+    selects items in a way only collection can tell (-k, -m, --deselect, --lf, node ids or paths given, a conftest or
+    plugin that modifies the collected items). The calls then start after the first worker's collection."""
+    opt = config.option
+    chosen = [flag for flag, on in (("-k", getattr(opt, "keyword", "")), ("-m", getattr(opt, "markexpr", "")),
+                                    ("--deselect", getattr(opt, "deselect", None)), ("--lf", getattr(opt, "lf", False)))
+              if on]
+    if chosen:
+        return f"{'/'.join(chosen)} selects the items at collection"
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return "paths or node ids on the command line select the items at collection"
+    others = sorted({impl.plugin_name for impl in config.hook.pytest_collection_modifyitems.get_hookimpls()}
+                    - KNOWN_COLLECTION_PLUGINS)
+    if others:
+        return f"pytest_collection_modifyitems is implemented by {', '.join(others)}, which may deselect items"
+    return None
+
+
 def calls_ahead_for(bench: BenchmarkSession, session: Session, model: str) -> bool:
     """Whether the item (session, model) has its calls made ahead in this run: both the controller (to start them)
     and the worker (to skip the pre-start budget check; the calls may be paid already) decide it this way."""
@@ -111,6 +137,47 @@ def calls_ahead_for(bench: BenchmarkSession, session: Session, model: str) -> bo
 
     return (model not in REFERENCE_MODELS and calls_ahead(session, bench.settings.replay_mode)
             and ahead_off(bench.config) is None)
+
+
+WARM_WAIT_S = 120.0  # the longest the xdist controller waits for litellm's import before starting its workers
+
+
+def before_workers(bench: BenchmarkSession) -> None:
+    """xdist controller, in ``pytest_sessionstart`` before xdist starts its workers: the calls the plan allows are
+    queued now (:func:`start_ahead_early`), and when every item waits for the model, litellm's import (~4 s of CPU,
+    which every call waits for) is finished first: 8 workers starting on 2 cores took its CPU (it took ~7 s)."""
+    start_ahead_early(bench)
+    if all(m not in REFERENCE_MODELS for m in bench.settings.models):
+        bench.broker.wait_warm(WARM_WAIT_S)
+
+
+def start_ahead_early(bench: BenchmarkSession) -> int:
+    """xdist controller, before the workers start: queue the calls of the items the plan says will run (every
+    (session, model, repeat) not resumed), when nothing but collection could deselect one (:func:`early_off`). The
+    first worker's collection then confirms the list (:func:`confirm_ahead`). Returns the number of items queued."""
+    from pytest_modelbench.run.items import item_name
+
+    if bench.broker is None or bench.is_worker or ahead_off(bench.config) or early_off(bench.config):
+        return 0
+    repeats = bench.settings.repeats
+    nodeids = [item_name(s.key, m, r, repeats) for s in bench.plan.sessions for m in bench.settings.models
+               for r in range(repeats) if (s.key, m, r) not in bench.resumed]
+    queued = start_ahead(bench, nodeids)
+    bench.ahead_early = set(nodeids)
+    return queued
+
+
+def confirm_ahead(bench: BenchmarkSession, nodeids: Sequence[str]) -> None:
+    """xdist controller, when the first worker has collected: the calls were queued early (start_ahead_early) for
+    the items the plan named; an item not collected after all (a way of deselecting early_off does not know) has its
+    queued calls dropped. Otherwise the calls start now, from the collected list."""
+    if bench.ahead_confirmed:
+        return  # every worker collects the same list (xdist checks that): the first one decides
+    bench.ahead_confirmed = True
+    if bench.ahead_early is None:
+        start_ahead(bench, nodeids)
+    elif bench.broker is not None and not bench.ahead_early.issubset(nodeids):
+        bench.broker.door.ahead.restrict(nodeids)
 
 
 def start_ahead(bench: BenchmarkSession, nodeids: Sequence[str]) -> int:
@@ -146,5 +213,5 @@ def start_ahead(bench: BenchmarkSession, nodeids: Sequence[str]) -> int:
     return bench.broker.door.ahead.start(chains) if chains else 0
 
 
-__all__ = ["ahead_off", "calls_ahead_for", "door_config", "live_status", "precheck", "start_ahead",
-           "start_broker"]
+__all__ = ["ahead_off", "before_workers", "calls_ahead_for", "confirm_ahead", "door_config", "early_off", "live_status",
+           "precheck", "start_ahead", "start_ahead_early", "start_broker"]

@@ -1,4 +1,5 @@
-"""The (session × model) items. Node ids read ``<source>/<session-id>[<model>]`` so -k, --lf and --co work.
+"""The (session × model) items, and the plan they come from. Node ids read ``<source>/<session-id>[<model>]`` so
+-k, --lf and --co work.
 
 The replay happens in ``setup`` (a harness failure is an *error*); ``runtest`` only applies
 ``--modelbench-min-score`` (a low score is a *failure*). Skips carry their reason (invalid session, budget, ...).
@@ -8,13 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_modelbench.errors import ModelbenchError, UserError
 from pytest_modelbench.records import Outcome, Session
 from pytest_modelbench.run.stash import bench_of
+from pytest_modelbench.sampling.plan import Plan, PlanRequest, build_plan
+
+if TYPE_CHECKING:
+    from pytest_modelbench.run.options import Settings
 
 
 class ModelbenchHarnessError(ModelbenchError):
@@ -114,3 +119,19 @@ def make_items(session: pytest.Session, records: Sequence[Session], models: Sequ
                 items.append(ModelbenchItem.from_parent(session, name=nodeid, nodeid=nodeid, record=record,
                                                         model=model, repeat_index=r))
     return items
+
+
+def plan_for(config: pytest.Config, settings: Settings) -> Plan:
+    """The plan (``sampling/plan.py``), with the source and sample hooks deciding; its warnings shown once."""
+    is_worker = hasattr(config, "workerinput")
+    request = PlanRequest(
+        specs=settings.sessions, intents=settings.intents, sample_size=settings.sample_size,
+        sample_seed=settings.sample_seed, store=settings.store, check_command=settings.check_command,
+        manifest=settings.sample_manifest, is_worker=is_worker)
+    plan = build_plan(
+        request, lambda spec: config.hook.pytest_modelbench_source(config=config, spec=spec),
+        lambda source, sessions, size, seed: config.hook.pytest_modelbench_sample(
+            config=config, source=source, sessions=sessions, size=size, seed=seed))
+    for warning in plan.warnings:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(warning), stacklevel=2)
+    return plan

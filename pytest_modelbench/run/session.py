@@ -23,9 +23,10 @@ from pytest_modelbench.replay.check import Checker
 from pytest_modelbench.replay.pipeline import ItemContext, wants_coverage
 from pytest_modelbench.run import builtin
 from pytest_modelbench.run.broker import BUILTIN_PLUGIN
+from pytest_modelbench.run.items import plan_for
 from pytest_modelbench.run.options import Settings, resolve
 from pytest_modelbench.runners import Runner, scratch_base
-from pytest_modelbench.sampling.plan import Plan, PlanRequest, build_plan, manifest_identity, shard_plan
+from pytest_modelbench.sampling.plan import Plan, manifest_identity, shard_plan
 from pytest_modelbench.scoring.rubric import Rubric, resolve_rubric
 from pytest_modelbench.store.artifact import new_run_id
 
@@ -77,6 +78,8 @@ class BenchmarkSession:
         self.artifact: dict[str, Any] = {}  # as written at the end of the run (after pytest_modelbench_update_json)
         self.finished = False
         self.broker: Any = None  # the controller's model broker (models/broker.py), when real models run
+        self.ahead_early: set[str] | None = None  # node ids whose calls the controller queued from the plan
+        self.ahead_confirmed = False  # a worker's collection has confirmed (or named) the items that will run
         self._client: Any = None
         self.budget_final: dict[str, Any] | None = None
         self.fingerprints: dict[str, Any] = {}
@@ -99,7 +102,7 @@ class BenchmarkSession:
         settings = resolve(config)
         config.pluginmanager.register(builtin, BUILTIN_PLUGIN)
         rubric = resolve_rubric(settings.rubric, config.rootpath)
-        plan = _plan(config, settings)
+        plan = plan_for(config, settings)
         if settings.shard is not None:
             plan = shard_plan(plan, settings.shard)
         bench = cls(config, settings, rubric, plan)
@@ -229,6 +232,10 @@ class BenchmarkSession:
         # Before xdist starts its workers: environments are built once, here, never once per item.
         if not self.is_worker and not self.config.option.collectonly:
             self.prepare_envs()
+        if not self.is_worker and self.broker is not None and self.config.pluginmanager.has_plugin("dsession"):
+            from pytest_modelbench.run.broker import before_workers
+
+            before_workers(self)
 
     def item_context(self) -> ItemContext:
         """What ``replay/pipeline.run_item`` needs for every item: the replay and score hooks as plain callables."""
@@ -275,10 +282,11 @@ class BenchmarkSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """xdist controller: the first worker to finish collecting names the items that will run (every worker
-        collects the same list; xdist checks that) and the door starts their calls ahead; later reports do nothing."""
-        from pytest_modelbench.run.broker import start_ahead
+        collects the same list; xdist checks that): the door starts their calls ahead, or, when it started them from
+        the plan already, drops those of any item not collected; later reports do nothing."""
+        from pytest_modelbench.run.broker import confirm_ahead
 
-        start_ahead(self, ids)
+        confirm_ahead(self, ids)
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         if self.broker is not None:  # Ctrl-C: no call starts any more, calls queued ahead are dropped
@@ -383,22 +391,6 @@ class BenchmarkSession:
             # An xdist worker's process ends after this: frozen, its objects are not walked once more by the
             # cyclic garbage collector at interpreter exit (0.1-0.5 s per worker, all at once at the run's end).
             gc.freeze()
-
-
-def _plan(config: pytest.Config, settings: Settings) -> Plan:
-    """The plan (``sampling/plan.py``), with the source and sample hooks deciding; its warnings shown once."""
-    is_worker = hasattr(config, "workerinput")
-    request = PlanRequest(
-        specs=settings.sessions, intents=settings.intents, sample_size=settings.sample_size,
-        sample_seed=settings.sample_seed, store=settings.store, check_command=settings.check_command,
-        manifest=settings.sample_manifest, is_worker=is_worker)
-    plan = build_plan(
-        request, lambda spec: config.hook.pytest_modelbench_source(config=config, spec=spec),
-        lambda source, sessions, size, seed: config.hook.pytest_modelbench_sample(
-            config=config, source=source, sessions=sessions, size=size, seed=seed))
-    for warning in plan.warnings:
-        config.issue_config_time_warning(pytest.PytestConfigWarning(warning), stacklevel=2)
-    return plan
 
 
 __all__ = ["BenchmarkSession", "OUTCOME_ATTR"]
