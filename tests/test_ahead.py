@@ -101,8 +101,9 @@ def test_the_brokers_warm_up_sends_no_request_and_the_first_call_is_real(server:
 
     broker = Broker(DoorConfig(api_base=server.base_url, cache_mode="off", max_retries=0), tmp_path / "b.sock")
     try:
-        broker._warm.join(timeout=120)
-        assert not broker._warm.is_alive()
+        assert broker.wait_warm(0) is False  # not started by itself
+        broker.warm_up()
+        assert broker.wait_warm(120)
         # litellm was imported and walked once with a mock answer: nothing reached the server, nothing was paid.
         assert server.requests == [] and broker.door.requests_sent == 0
         assert broker.door.ledger.state().spent_usd == 0

@@ -4,8 +4,10 @@ An xdist worker replays one item at a time, so without this a run had at most ``
 ``--max-concurrency`` allowed. The controller knows the items that will run (after ``-k``, ``--lf``, deselection,
 shards and resume) and, for the replays whose requests do not depend on anything the candidate's code does
 (zero-shot answers, and the first answer of an iterative replay), hands the door one :class:`Chain` per item, in
-plan order. The door makes those calls on threads of its own, as many per provider as its limit, through the same
-path as any call (cache, budget reservation, limits, retries). Each call's future is registered under the call's
+plan order (under xdist from the plan itself, before any worker has collected, when nothing but collection could
+deselect an item; the first worker's collection then confirms the list, :meth:`Ahead.restrict`). The door makes
+those calls on threads of its own, as many per provider as its limit, through the same path as any call (cache,
+budget reservation, limits, retries). Each call's future is registered under the call's
 cache key *before* it starts, so the worker's replay, which sends the very same request later, waits for it and
 gets its outcome instead of making a second call (:meth:`Ahead.claim`). The worker still applies the answer, runs
 the check and scores: model-written code never runs in the controller, which only talks to the model.

@@ -20,6 +20,7 @@ import socket
 import socketserver
 import threading
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,13 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     lock: threading.Lock
 
 
+# The warning filters litellm installs when imported (litellm/_process_defaults.py): pydantic's warnings about its
+# types, which it cannot act on. Broker.warm_up installs them where pytest's warning capture does not undo them.
+LITELLM_QUIET = (".*conflict with protected namespace.*",
+                 ".*Accessing the.*attribute on the instance is deprecated.*",
+                 ".*`ReadOnly` qualifier.*")
+
+
 class _Server(socketserver.ThreadingUnixStreamServer):
     transport = "unix"
     daemon_threads = True
@@ -150,11 +158,23 @@ class Broker:
             thread.start()
             self._threads.append(thread)
         self._closed = False
-        # Import litellm (~3-6 s of CPU) now, while xdist workers start, not when the first request arrives.
-        self._warm = threading.Thread(target=self._warm_up, daemon=True, name="modelbench-litellm-import")
+        self._warm: threading.Thread | None = None
+
+    def warm_up(self) -> None:
+        """Import litellm (~4 s of CPU) and warm its completion path in a thread of its own, now, not when the
+        first request arrives. Called from the main thread outside pytest's warning capture (``pytest_sessionstart``):
+        litellm's import installs warning filters, and one installed from this thread while the main thread is inside
+        ``warnings.catch_warnings`` (pytest's configure, collection and test phases) is undone when that block ends,
+        after which pydantic's warnings about litellm's types reached the user's terminal (about 130 lines). The same
+        filters are installed here, where they last."""
+        if self._warm is not None:
+            return
+        for message in LITELLM_QUIET:
+            warnings.filterwarnings("ignore", message=message)
+        self._warm = threading.Thread(target=self._warm_thread, daemon=True, name="modelbench-litellm-import")
         self._warm.start()
 
-    def _warm_up(self) -> None:
+    def _warm_thread(self) -> None:
         self.door.warm()
         # litellm's import leaves ~370,000 objects that live as long as the process. Frozen, the cyclic garbage
         # collector no longer walks them on every full collection, nor at interpreter exit (which took ~1-2 s).
@@ -162,6 +182,8 @@ class Broker:
 
     def wait_warm(self, timeout: float) -> bool:
         """Wait until litellm is imported and warmed (at most ``timeout`` seconds); whether it is."""
+        if self._warm is None:
+            return False
         self._warm.join(timeout)
         return not self._warm.is_alive()
 
@@ -197,7 +219,8 @@ class Broker:
             return
         self._closed = True
         # Never let the interpreter shut down under a thread that is still importing litellm (it aborts the process).
-        self._warm.join(timeout=60)
+        if self._warm is not None:
+            self._warm.join(timeout=60)
         for server in self._servers:
             server.shutdown()
             server.server_close()

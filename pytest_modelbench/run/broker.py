@@ -89,11 +89,18 @@ def precheck(bench: BenchmarkSession, model: str, ahead: bool = False) -> tuple[
 # -- calls made ahead ------------------------------------------------------------------------------------------
 
 
+def replays_nothing(config: pytest.Config) -> bool:
+    """``--co``, ``--setup-only``, ``--setup-plan``: the items are shown, never replayed."""
+    opt = config.option
+    return bool(getattr(opt, "collectonly", False) or getattr(opt, "setuponly", False)
+                or getattr(opt, "setupplan", False))
+
+
 def ahead_off(config: pytest.Config) -> str | None:
     """Why no call is made ahead in this run, or None. Each reason is a case where a call made ahead could be paid
     for an item that never asks for it, or answered differently from what the item would have asked."""
     opt = config.option
-    if getattr(opt, "collectonly", False) or getattr(opt, "setuponly", False) or getattr(opt, "setupplan", False):
+    if replays_nothing(config):
         return "nothing is replayed"
     if getattr(opt, "maxfail", 0) or getattr(opt, "stepwise", False):
         return "-x/--maxfail/--stepwise may stop the run before the later items"
@@ -147,7 +154,7 @@ def before_workers(bench: BenchmarkSession) -> None:
     queued now (:func:`start_ahead_early`), and when every item waits for the model, litellm's import (~4 s of CPU,
     which every call waits for) is finished first: 8 workers starting on 2 cores took its CPU (it took ~7 s)."""
     start_ahead_early(bench)
-    if all(m not in REFERENCE_MODELS for m in bench.settings.models):
+    if all(m not in REFERENCE_MODELS for m in bench.settings.models) and not replays_nothing(bench.config):
         bench.broker.wait_warm(WARM_WAIT_S)
 
 

@@ -229,6 +229,8 @@ class BenchmarkSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.broker is not None:
+            self.broker.warm_up()  # litellm's import, in a thread, while the rest starts (models/broker.py)
         # Before xdist starts its workers: environments are built once, here, never once per item.
         if not self.is_worker and not self.config.option.collectonly:
             self.prepare_envs()
