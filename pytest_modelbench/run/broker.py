@@ -130,6 +130,8 @@ def early_off(config: pytest.Config) -> str | None:
         return f"{'/'.join(chosen)} selects the items at collection"
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         return "paths or node ids on the command line select the items at collection"
+    if getattr(opt, "modelbench_with_tests", False):
+        return "--modelbench-with-tests collects the project's tests, whose conftest files may deselect items"
     others = sorted({impl.plugin_name for impl in config.hook.pytest_collection_modifyitems.get_hookimpls()}
                     - KNOWN_COLLECTION_PLUGINS)
     if others:
