@@ -139,6 +139,20 @@ def test_restrict_drops_the_queued_calls_of_items_that_will_not_run(server: Fake
     assert [r["messages"][0]["content"] for r in server.requests].count("qx") == 1
 
 
+def test_the_ways_of_selecting_at_collection_keep_the_calls_until_a_worker_has_collected(
+        pytester: pytest.Pytester) -> None:
+    from pytest_modelbench.run.broker import early_off
+
+    assert "-k/-m selects" in (early_off(pytester.parseconfig("--modelbench", "-k", "x", "-m", "y")) or "")
+    assert "--deselect" in (early_off(pytester.parseconfig("--modelbench", "--deselect", "a[b]")) or "")
+    assert "--lf" in (early_off(pytester.parseconfig("--modelbench", "--lf")) or "")
+    assert "node ids" in (early_off(pytester.parseconfig("--modelbench", "demo/x[openai/noop]")) or "")
+    assert "--modelbench-with-tests" in (early_off(pytester.parseconfig("--modelbench", "--modelbench-with-tests"))
+                                         or "")
+    pytester.makeconftest("def pytest_collection_modifyitems(items):\n    del items[1:]\n")
+    assert "implemented by " in (early_off(pytester.parseconfig("--modelbench")) or "")
+
+
 # -- whole runs ------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
