@@ -350,3 +350,27 @@ def pytest_collection_modifyitems(config, items):
     result.assert_outcomes(passed=len(kept))
     assert json.loads((pytester.path / "early.json").read_text())["queued"] == 0
     assert _prompts(server) == sorted(s.prompt for s in kept)
+
+
+RUN_ID = "bench_0000beef_20261201_120000"
+
+
+@pytest.mark.slow
+def test_a_resumed_run_queues_early_only_the_items_left_to_run(pytester: pytest.Pytester, server: FakeOpenAI,
+                                                               sessions: list) -> None:
+    pytester.makeconftest(RECORD_EARLY)
+    first, second = stratified_sample(sessions, 4, 0)[:2]
+    expr = f"{first.key.split('/')[1]}[ or {second.key.split('/')[1]}["
+    result = pytester.runpytest_subprocess(*COMMON, "--model-api-base", server.base_url, "--sample-size", "4",
+                                           "-n", "2", "-k", expr, "--modelbench-run-id", RUN_ID, timeout=300)
+    result.assert_outcomes(passed=2)
+    assert len(server.requests) == 2
+    result = pytester.runpytest_subprocess(*COMMON, "--model-api-base", server.base_url, "--sample-size", "4",
+                                           "-n", "2", "--modelbench-resume", RUN_ID,
+                                           timeout=300)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=2)
+    # The two items already complete were neither queued nor called again: the two left were, before the workers.
+    assert json.loads((pytester.path / "early.json").read_text()) == {"queued": 2, "warm": True}
+    assert len(server.requests) == 4 and len(set(_prompts(server))) == 4
+
