@@ -21,7 +21,7 @@ from pytest_modelbench.runners import make_runner
 
 from .attacks import FORGERS
 from .helpers import read_artifacts, requires_bwrap
-from .transcript_builders import SESSION_START, ClaudeTranscript, git
+from .transcript_builders import SESSION_START, ClaudeTranscript, committed_repo
 
 SID = "33333333-2222-4333-8444-555555555555"
 BUGGY = "def add(a, b):\n    return a - b\n"
@@ -33,16 +33,6 @@ UNITTEST = ("import unittest\n\nfrom calc import add\n\n\nclass TestAdd(unittest
 UNITTEST_WITH_HELPER = UNITTEST.replace("class TestAdd", "def test_helper(x):\n    return x\n\n\nclass TestAdd")
 PLAIN_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 PYTEST_STYLE = "from calc import add\n\n\ndef check_add():\n    assert add(2, 3) == 5\n"
-
-
-def _repo(repo: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "start")
-    return repo
 
 
 def _session(cwd: str, command: str, buggy: str = BUGGY, fixed: str = FIXED,
@@ -81,7 +71,7 @@ def test_test_py_at_the_root_named_by_the_command(pytester: pytest.Pytester, run
     extended = start.replace("    def test_zero(self):", "    def test_negative(self):\n"
                                                          "        self.assertEqual(add(-1, -1), -2)\n\n"
                                                          "    def test_zero(self):")
-    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "test.py": start})
+    repo = committed_repo(pytester.path / "repo", {"calc.py": BUGGY, "test.py": start})
     t = _session(str(repo), "python -m pytest -q test.py", new_test=("test.py", start, extended))
     assert _run(pytester, repo, t, runner=runner) == {"replay/gold": True, "replay/noop": False}
 
@@ -99,12 +89,12 @@ def test_unittest_only_repository(pytester: pytest.Pytester, command: str) -> No
     if command.startswith("python tests/"):
         # Run as a script, the module finds calc beside the repository root through this path line.
         files["tests/test_calc.py"] = "import sys, os\nsys.path.insert(0, os.getcwd())\n" + UNITTEST_WITH_HELPER
-    repo = _repo(pytester.path / "repo", files)
+    repo = committed_repo(pytester.path / "repo", files)
     assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
 
 
 def test_python_files_from_the_projects_configuration(pytester: pytest.Pytester) -> None:
-    repo = _repo(pytester.path / "repo", {
+    repo = committed_repo(pytester.path / "repo", {
         "calc.py": BUGGY, "checks/check_calc.py": PYTEST_STYLE,
         "pyproject.toml": "[tool.pytest.ini_options]\npython_files = ['check_*.py']\npython_functions = ['check_']\n"
                           "testpaths = ['checks']\n",
@@ -125,7 +115,7 @@ def test_python_files_from_the_projects_configuration(pytester: pytest.Pytester)
 ])
 def test_wrappers_run_the_command_they_wrap(pytester: pytest.Pytester, command: str, files: dict[str, str]) -> None:
     # other/ holds a failing test: the check runs tests/ only because the wrapped command names it.
-    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
+    repo = committed_repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
                                           "other/test_broken.py": "def test_broken():\n    assert False\n", **files})
     assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
 
@@ -139,7 +129,7 @@ def test_the_sessions_own_deselection_applies(pytester: pytest.Pytester) -> None
     # The session ran a subset: -k, --deselect and --ignore kept the tests it did not run out. Run whole, the gold
     # would fail on them.
     broken = "\n\ndef test_other_broken():\n    assert False\n\n\ndef test_add_flaky():\n    assert False\n"
-    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST + broken,
+    repo = committed_repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST + broken,
                                           "tests/legacy/test_old.py": "def test_add_old():\n    assert False\n"})
     command = "python -m pytest tests -k add --deselect tests/test_calc.py::test_add_flaky --ignore=tests/legacy"
     assert _run(pytester, repo, _session(str(repo), command)) == {"replay/gold": True, "replay/noop": False}
@@ -147,7 +137,7 @@ def test_the_sessions_own_deselection_applies(pytester: pytest.Pytester) -> None
 
 @pytest.mark.slow
 def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest.Pytester) -> None:
-    repo = _repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
+    repo = committed_repo(pytester.path / "repo", {"calc.py": BUGGY, "tests/test_calc.py": PLAIN_TEST,
                                           "Makefile": "test:\n\t./scripts/run-tests.sh\n"})
     _session(str(repo), "make test").save(pytester.path / "projects" / "-repo" / f"{SID}.jsonl")
     # Known at import: the yield report and `modelbench sessions` give the reason ...
@@ -173,7 +163,7 @@ def test_an_unreadable_wrapper_leaves_the_session_out_naming_it(pytester: pytest
 def test_setup_py_dependency_from_a_local_wheel(pytester: pytest.Pytester, offline_pip: Path, runner: str) -> None:
     buggy = "from tinyunits import scale\n\n\ndef add(a, b):\n    return scale(a - b)\n"
     fixed = buggy.replace("a - b", "a + b")
-    repo = _repo(pytester.path / "repo", {
+    repo = committed_repo(pytester.path / "repo", {
         "calc.py": buggy, "tests/test_calc.py": PLAIN_TEST.replace("== 5", "== 50"),
         "setup.py": "from setuptools import setup\n\nsetup(name='calc', version='0.1', py_modules=['calc'],\n"
                     "      install_requires=['tinyunits>=1.0'])\n"})

@@ -20,7 +20,7 @@ from pytest_modelbench.replay.declarations import EnvError, read_declarations
 from pytest_modelbench.replay.envs import EnvResolver, env_key
 
 from .helpers import read_artifacts, requires_bwrap
-from .transcript_builders import SESSION_START, ClaudeTranscript, git
+from .transcript_builders import SESSION_START, ClaudeTranscript, committed_repo
 
 SCALE = "def scale(x):\n    return x * 10\n"
 
@@ -246,14 +246,8 @@ NEEDY_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) ==
 
 def _needy_repo(repo: Path, files: dict[str, str]) -> Path:
     """A git repository whose code needs ``tinyunits``; ``.venv`` is ignored as usual."""
-    for rel, text in {"calc.py": NEEDY_BUGGY, "tests/test_calc.py": NEEDY_TEST, ".gitignore": ".venv/\n",
-                      **files}.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "calc with a bug")
-    return repo
+    return committed_repo(repo, {"calc.py": NEEDY_BUGGY, "tests/test_calc.py": NEEDY_TEST, ".gitignore": ".venv/\n",
+                                 **files}, "calc with a bug")
 
 
 def _needy_session(cwd: str, sid: str) -> ClaudeTranscript:

@@ -171,16 +171,11 @@ def test_vitest_and_jest_sessions_replay(pytester: pytest.Pytester, monkeypatch:
 
 @requires_node
 def test_git_backed_npm_test_session_replays(pytester: pytest.Pytester) -> None:
-    from .transcript_builders import SESSION_START, ClaudeTranscript, git
+    from .transcript_builders import SESSION_START, ClaudeTranscript, committed_repo, git
 
-    repo = pytester.path / "repo"
-    for rel, text in {"math.js": BUGGY, "test/math.test.js": TEST,
-                      "package.json": json.dumps({"name": "m", "scripts": {"test": "node --test"}})}.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "add subtracts")
+    repo = committed_repo(pytester.path / "repo", {
+        "math.js": BUGGY, "test/math.test.js": TEST,
+        "package.json": json.dumps({"name": "m", "scripts": {"test": "node --test"}})}, "add subtracts")
     sid = "33333333-2222-4333-8444-555555555555"
     t = ClaudeTranscript(sid, str(repo), SESSION_START)
     t.user("add() subtracts, the tests fail. Fix it.")

@@ -122,15 +122,20 @@ def git(repo: Path, *args: str, date: str = "2025-01-01T00:00:00Z") -> str:
     return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def buggy_repo(repo: Path) -> Path:
-    """A git repository whose one test fails: ``add`` subtracts. Committed on 2025-01-01."""
-    (repo / "tests").mkdir(parents=True)
-    (repo / "calc.py").write_text(BUGGY)
-    (repo / "tests" / "test_calc.py").write_text(TEST)
+def committed_repo(repo: Path, files: dict[str, str], message: str = "start") -> Path:
+    """A git repository on branch main holding ``files`` (relative path -> text) in one commit dated 2025-01-01."""
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "calc with a bug")
+    git(repo, "commit", "-q", "-m", message)
     return repo
+
+
+def buggy_repo(repo: Path) -> Path:
+    """A git repository whose one test fails: ``add`` subtracts. Committed on 2025-01-01."""
+    return committed_repo(repo, {"calc.py": BUGGY, "tests/test_calc.py": TEST}, "calc with a bug")
 
 
 SESSION_START = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
