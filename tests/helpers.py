@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,30 @@ def read_artifacts(folder: Path) -> list[dict]:
     """Artifacts in the order they were written."""
     paths = sorted((folder / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     return [json.loads(p.read_text()) for p in paths]
+
+
+def check_against_forgers(session: Any, runner: Any, tmp_path: Path, broken_calc: str) -> tuple[Any, dict, Any]:
+    """Run ``session``'s check on its own workspace (honest), then with ``calc.py`` replaced by each verdict forger's
+    (tests/attacks.py ``FORGERS``) and by ``broken_calc``: (the honest CheckRun, each forger's counts by attack name,
+    the broken counts). The tests assert on them."""
+    from pytest_modelbench.replay.check import run_check
+    from pytest_modelbench.replay.workspace import write_fileset
+
+    from .attacks import FORGERS
+
+    pristine = tmp_path / "pristine"
+    write_fileset(session.workspace, pristine)
+
+    def check(name: str, calc: str | None) -> Any:
+        work = tmp_path / name
+        write_fileset(session.workspace, work)
+        if calc is not None:
+            (work / "calc.py").write_text(calc)
+        return run_check(session, work, pristine, runner, tmp_path)
+
+    honest = check("honest", None)
+    forged = {a.name: check(a.name, a.build(None).files["calc.py"]).counts for a in FORGERS}  # type: ignore[arg-type]
+    return honest, forged, check("broken", broken_calc).counts
 
 
 def write_case(folder: Path, case_id: str, start: dict[str, str], gold: dict[str, str], check_files: dict[str, str],

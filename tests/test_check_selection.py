@@ -13,14 +13,12 @@ from pathlib import Path
 import pytest
 
 from pytest_modelbench.records import CheckSpec, FileSet, GoldSpec, Session
-from pytest_modelbench.replay.check import run_check
 from pytest_modelbench.replay.declarations import read_declarations
 from pytest_modelbench.replay.envs import EnvResolver
-from pytest_modelbench.replay.workspace import write_fileset
 from pytest_modelbench.runners import make_runner
 
 from .attacks import FORGERS
-from .helpers import read_artifacts, requires_bwrap
+from .helpers import check_against_forgers, read_artifacts, requires_bwrap
 from .transcript_builders import SESSION_START, ClaudeTranscript, committed_repo
 
 SID = "33333333-2222-4333-8444-555555555555"
@@ -191,29 +189,18 @@ def test_unittest_checks_catch_the_forgers(kind: str, tmp_path: Path) -> None:
                       check=CheckSpec(paths=("test.py",), timeout=30,
                                       command=("unittest", "python -m unittest test", "test*.py")),
                       gold=GoldSpec())
-    pristine = tmp_path / "pristine"
-    write_fileset(session.workspace, pristine)
-    honest = tmp_path / "honest"
-    write_fileset(session.workspace, honest)
-    run = run_check(session, honest, pristine, runner, tmp_path)
+    run, forged, broken = check_against_forgers(session, runner, tmp_path, BUGGY)
     assert run.counts.all_passed and (run.counts.passed, run.counts.failed) == (2, 0), run.counts
-    for attack in FORGERS:
-        work = tmp_path / attack.name
-        write_fileset(session.workspace, work)
-        (work / "calc.py").write_text(attack.build(None).files["calc.py"])  # type: ignore[arg-type]
-        counts = run_check(session, work, pristine, runner, tmp_path).counts
-        assert not counts.all_passed and counts.passed == 0, (attack.name, counts)
-        if attack.name == "forge-junit-fresh":
+    assert len(forged) == len(FORGERS)
+    for name, counts in forged.items():
+        assert not counts.all_passed and counts.passed == 0, (name, counts)
+        if name == "forge-junit-fresh":
             # This forger names the top-level test_* functions of tests/**/test_*.py in its fresh report; a
             # unittest module has none, so its report names no test at all: nothing passed, nothing to catch.
             assert counts.total == 0 and not counts.tampered, counts
         else:
-            assert counts.tampered.startswith("expected "), (attack.name, counts)
-    broken = tmp_path / "broken"
-    write_fileset(session.workspace, broken)
-    (broken / "calc.py").write_text(BUGGY)
-    counts = run_check(session, broken, pristine, runner, tmp_path).counts
-    assert (counts.passed, counts.failed, counts.tampered) == (0, 2, "")
+            assert counts.tampered.startswith("expected "), (name, counts)
+    assert (broken.passed, broken.failed, broken.tampered) == (0, 2, "")
 
 
 # An in-tree build backend (PEP 517, no build dependency to fetch): the project's requirements are computed when it

@@ -23,7 +23,7 @@ from pytest_modelbench.replay.workspace import write_fileset
 from pytest_modelbench.runners import make_runner
 
 from .attacks import FIXED, FN_FORGERS, FN_TEST, FORGERS, TESTS, Attack
-from .helpers import requires_bwrap
+from .helpers import check_against_forgers, requires_bwrap
 
 RUNNERS = [pytest.param("local", id="local"), pytest.param("bwrap", id="bwrap", marks=requires_bwrap)]
 
@@ -89,26 +89,15 @@ def _pytest_session() -> Session:
 @pytest.mark.parametrize("kind", RUNNERS)
 def test_pytest_forgers_are_caught_and_an_honest_run_is_solved(kind: str, tmp_path: Path) -> None:
     runner, _ = make_runner(kind)
-    session = _pytest_session()
-    pristine = tmp_path / "pristine"
-    write_fileset(session.workspace, pristine)
-    honest = tmp_path / "honest"
-    write_fileset(session.workspace, honest)
-    run = run_check(session, honest, pristine, runner, tmp_path)
+    run, forged, broken = check_against_forgers(_pytest_session(), runner, tmp_path,
+                                                "def add(a, b):\n    return a - b\n")
     assert run.counts.all_passed and (run.counts.passed, run.counts.failed) == (2, 0), run.counts
     assert run.run is not None and run.run.exit_code == 1  # the sentinel's failure, and only it
-    for attack in FORGERS:
-        work = tmp_path / attack.name
-        write_fileset(session.workspace, work)
-        (work / "calc.py").write_text(_text(attack, "calc.py"))
-        counts = run_check(session, work, pristine, runner, tmp_path).counts
-        assert not counts.all_passed and counts.passed == 0, (attack.name, counts)
-        assert counts.tampered.startswith("expected "), (attack.name, counts)
-    broken = tmp_path / "broken"
-    write_fileset(session.workspace, broken)
-    (broken / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    counts = run_check(session, broken, pristine, runner, tmp_path).counts
-    assert (counts.passed, counts.failed, counts.tampered) == (0, 2, "")
+    assert len(forged) == len(FORGERS)
+    for name, counts in forged.items():
+        assert not counts.all_passed and counts.passed == 0, (name, counts)
+        assert counts.tampered.startswith("expected "), (name, counts)
+    assert (broken.passed, broken.failed, broken.tampered) == (0, 2, "")
 
 
 SHAPES = {
