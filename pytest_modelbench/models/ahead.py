@@ -71,7 +71,6 @@ class Ahead:
         self._stopped = False
         self._items: set[str] = set()  # the items whose calls were queued
         self._excluded: set[str] = set()  # of those, the ones found not to run after all (restrict)
-        self.chains = 0  # items whose calls were queued
         self.calls = 0  # calls made ahead (answered, successfully or not)
         self.used = 0  # of those, taken by their item's replay
         self.dropped = 0  # queued calls never started (the run ended or was interrupted first)
@@ -94,7 +93,6 @@ class Ahead:
                 future = self._register(call.key)
                 self._queues.setdefault(provider_of(chain.model), deque()).append((chain, call, future))
                 self._items.add(chain.item)
-                self.chains += 1
             queued = {p: len(q) for p, q in self._queues.items()}
         for provider, n in queued.items():
             for i in range(min(self.door.limit(provider), n)):
@@ -160,7 +158,7 @@ class Ahead:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"items": self.chains, "calls": self.calls, "used": self.used, "unused": self.unused,
+            return {"items": len(self._items), "calls": self.calls, "used": self.used, "unused": self.unused,
                     "dropped": self.dropped}
 
     def _register(self, key: str) -> Future[Answer]:
