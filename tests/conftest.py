@@ -82,6 +82,12 @@ def pytest_configure(config: pytest.Config) -> None:
     _restore_ctrl_c()
     config.addinivalue_line("markers", "prerequisite(name): needs bwrap, landlock or chromium; skipped without it, "
                                        f"failed without it when {REQUIRE_SANDBOX}=1")
+    from pytest_modelbench.models.broker import LITELLM_QUIET
+
+    # The warnings litellm silences when imported: a test that imports it inside its own warning capture loses
+    # litellm's filters when it ends, and pydantic's warnings about litellm's types would land on later tests.
+    for message in LITELLM_QUIET:
+        config.addinivalue_line("filterwarnings", f"ignore:{message}")
 
 
 @pytest.hookimpl(tryfirst=True)
